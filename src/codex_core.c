@@ -1,0 +1,623 @@
+/* codex_core.c: the codex.core module: host detection (Neovim or plain Lua), the loop, the
+ * delivery queue that moves every user-visible call out of libuv callbacks, JSON helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+/* luv keeps its per-state context in the registry under "luv_context"; since luv 1.30 the
+ * loop pointer is its first field. We read only that prefix, so no luv header is needed. */
+typedef struct {
+  uv_loop_t *loop;
+} luv_ctx_prefix;
+
+cx_module *cx_module_get(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
+  cx_module *m = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return m;
+}
+
+/* ---- delivery queue ------------------------------------------------------------------ */
+
+static void idle_cb(uv_idle_t *h);
+
+static void wake(cx_module *m, lua_State *L) {
+  if (m->wake_pending || m->closing) return;
+  m->wake_pending = 1;
+  if (m->in_nvim) {
+    /* vim.schedule is allowed in a fast context and runs drain outside it. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_schedule);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_drain);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+      fprintf(stderr, "codex.core: vim.schedule failed: %s\n", lua_tostring(L, -1));
+      lua_pop(L, 1);
+      m->wake_pending = 0;
+    }
+  } else if (m->idle_ready) {
+    uv_idle_start(&m->idle, idle_cb);
+  }
+}
+
+void cx_queue_push(cx_module *m, lua_State *L) {
+  /* stack: fn a b */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_queue);
+  for (int i = 0; i < 3; i++) {
+    lua_pushvalue(L, -4 + i);
+    lua_rawseti(L, -2, (int)(m->qtail + i));
+  }
+  m->qtail += 3;
+  lua_pop(L, 4);
+  wake(m, L);
+}
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static void report(lua_State *L, const char *what) {
+  /* stack: message. The reporter is codex.core.on_error (a Lua function) when set. */
+  lua_getfield(L, LUA_REGISTRYINDEX, "codex.core.reporter");
+  if (lua_isfunction(L, -1)) {
+    lua_pushfstring(L, "codex: %s: %s", what, lua_tostring(L, -2));
+    if (lua_pcall(L, 1, 0, 0) == LUA_OK) {
+      lua_pop(L, 1);
+      return;
+    }
+  }
+  fprintf(stderr, "codex: %s: %s\n", what, lua_tostring(L, -2));
+  lua_pop(L, 2);
+}
+
+static int l_drain(lua_State *L) {
+  cx_module *m = lua_touserdata(L, lua_upvalueindex(1));
+  m->wake_pending = 0;
+  lua_pushcfunction(L, traceback);
+  int tb = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_queue);
+  int q = lua_gettop(L);
+  while (m->qhead < m->qtail) {
+    long h = m->qhead;
+    m->qhead += 3; /* pop first: the callback may drain re-entrantly */
+    for (int i = 0; i < 3; i++) {
+      lua_rawgeti(L, q, (int)(h + i));
+      lua_pushnil(L);
+      lua_rawseti(L, q, (int)(h + i));
+    }
+    if (lua_pcall(L, 2, 0, tb) != LUA_OK) report(L, "error in callback");
+  }
+  if (m->qhead == m->qtail) m->qhead = m->qtail = 1;
+  lua_pop(L, 2);
+  if (!m->in_nvim && m->idle_ready) uv_idle_stop(&m->idle);
+  return 0;
+}
+
+static void idle_cb(uv_idle_t *h) {
+  cx_module *m = h->data;
+  lua_State *L = m->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_drain);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) report(L, "drain");
+}
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+/* Debian's lua-cjson 2.1 under Lua 5.4 returns every number as a float; give integral
+ * values their integer subtype back, so ids, counts and exit codes print as integers. */
+static void fix_integers(lua_State *L, int idx, int depth) {
+#if LUA_VERSION_NUM >= 503
+  if (depth > 1000 || !lua_checkstack(L, 3)) return;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int t = lua_type(L, -1);
+    if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number n = lua_tonumber(L, -1);
+      lua_Integer i;
+      if (lua_numbertointeger(n, &i) && (lua_Number)i == n) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushinteger(L, i);
+        lua_rawset(L, idx);
+        continue;
+      }
+    } else if (t == LUA_TTABLE) {
+      fix_integers(L, lua_gettop(L), depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+#else
+  (void)L; (void)idx; (void)depth;
+#endif
+}
+
+int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_decode);
+  lua_pushlstring(L, s, len);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+  if (m->fix_integers && lua_istable(L, -1)) fix_integers(L, lua_gettop(L), 0);
+  return 0;
+}
+
+int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen) {
+  idx = cx_absindex(L, idx);
+  cx_json_enc enc;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  enc.null_idx = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  enc.array_mt_idx = lua_gettop(L);
+  int rc = cx_json_encode(L, idx, b, &enc);
+  lua_pop(L, 2);
+  if (rc) {
+    snprintf(err, errlen, "%s", enc.err);
+    return -1;
+  }
+  if (cx_strbuf_putc(b, '\n')) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static int encode_with(lua_State *L, int toml) {
+  cx_module *m = cx_module_get(L);
+  luaL_checkany(L, 1);
+  cx_strbuf b;
+  cx_strbuf_init(&b);
+  cx_json_enc enc;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  enc.null_idx = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  enc.array_mt_idx = lua_gettop(L);
+  int rc = toml ? cx_toml_encode(L, 1, &b, &enc) : cx_json_encode(L, 1, &b, &enc);
+  if (rc) {
+    cx_strbuf_free(&b);
+    lua_pushnil(L);
+    lua_pushstring(L, enc.err);
+    lua_pushstring(L, "EINVAL");
+    return 3;
+  }
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  cx_strbuf_free(&b);
+  return 1;
+}
+
+/* core.encode(value) -> json | nil, message, "EINVAL" */
+static int l_encode(lua_State *L) { return encode_with(L, 0); }
+/* core.toml(value) -> toml | nil, message, "EINVAL" */
+static int l_toml(lua_State *L) { return encode_with(L, 1); }
+
+/* core.decode(json) -> value | nil, message, "EINVAL" (host cjson; null is core.null) */
+static int l_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  if (cx_decode(cx_module_get(L), L, s, len)) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    lua_pushstring(L, "EINVAL");
+    return 3;
+  }
+  return 1;
+}
+
+/* core.array(t?) -> t, marked as a JSON array (so an empty one encodes as []). */
+static int l_array(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) lua_newtable(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, cx_module_get(L)->ref_array_mt);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+/* ---- framer (exposed for unit tests and for Lua-side tools) -------------------------- */
+
+typedef struct {
+  cx_framer f;
+  lua_State *L;
+  int out; /* stack index of the result table while feeding */
+  int n, overflows;
+} framer_ud;
+
+static int framer_line(void *ud, const char *line, size_t len) {
+  framer_ud *u = ud;
+  lua_pushlstring(u->L, line, len);
+  lua_rawseti(u->L, u->out, ++u->n);
+  return 0;
+}
+static void framer_overflow(void *ud, size_t n) {
+  (void)n;
+  ((framer_ud *)ud)->overflows++;
+}
+
+/* framer:feed(bytes) -> {lines…}, overflows (total over-long lines dropped so far) */
+static int l_framer_feed(lua_State *L) {
+  framer_ud *u = luaL_checkudata(L, 1, "codex.core.framer");
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  lua_newtable(L);
+  u->L = L;
+  u->out = lua_gettop(L);
+  u->n = 0;
+  if (cx_framer_feed(&u->f, s, len) < 0) return luaL_error(L, "out of memory");
+  lua_pushinteger(L, u->overflows);
+  return 2;
+}
+
+static int l_framer_finish(lua_State *L) {
+  framer_ud *u = luaL_checkudata(L, 1, "codex.core.framer");
+  lua_newtable(L);
+  u->L = L;
+  u->out = lua_gettop(L);
+  u->n = 0;
+  cx_framer_finish(&u->f);
+  lua_pushinteger(L, u->overflows);
+  return 2;
+}
+
+static int l_framer_buffered(lua_State *L) {
+  framer_ud *u = luaL_checkudata(L, 1, "codex.core.framer");
+  lua_pushinteger(L, (lua_Integer)u->f.partial.cap);
+  return 1;
+}
+
+static int l_framer_gc(lua_State *L) {
+  framer_ud *u = luaL_checkudata(L, 1, "codex.core.framer");
+  cx_framer_free(&u->f);
+  return 0;
+}
+
+/* core.framer(max_line?) -> framer */
+static int l_framer(lua_State *L) {
+  lua_Number max = luaL_optnumber(L, 1, 64.0 * 1024 * 1024);
+  luaL_argcheck(L, max >= 1, 1, "max_line must be positive");
+  framer_ud *u = lua_newuserdata(L, sizeof *u);
+  memset(u, 0, sizeof *u);
+  cx_framer_init(&u->f, (size_t)max, framer_line, framer_overflow, u);
+  luaL_getmetatable(L, "codex.core.framer");
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* ---- loop and timers ----------------------------------------------------------------- */
+
+static void step_timer_cb(uv_timer_t *t) { (void)t; }
+
+/* core.step(timeout_ms) -> loop_alive. Plain Lua only: runs one loop iteration, waiting at
+ * most timeout_ms for an event; queued callbacks run inside it. */
+static int l_step(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  if (m->in_nvim) return luaL_error(L, "codex.core.step is for plain Lua; Neovim runs its own loop");
+  lua_Number ms = luaL_optnumber(L, 1, 0);
+  uv_timer_t t;
+  uv_timer_init(m->loop, &t);
+  uv_timer_start(&t, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+  int alive = uv_run(m->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(m->loop, UV_RUN_NOWAIT); /* let the close callback run before t goes out of scope */
+  lua_pushboolean(L, alive);
+  return 1;
+}
+
+/* core.now() -> the loop's millisecond clock */
+static int l_now(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  uv_update_time(m->loop);
+  lua_pushnumber(L, (lua_Number)uv_now(m->loop));
+  return 1;
+}
+
+typedef struct {
+  uv_timer_t t;
+  cx_module *m;
+  int ref_fn;
+  int active;
+} cx_timer;
+
+static void timer_closed(uv_handle_t *h) { free(h->data); }
+
+static void timer_release(lua_State *L, cx_timer *t) {
+  if (!t->active) return;
+  t->active = 0;
+  luaL_unref(L, LUA_REGISTRYINDEX, t->ref_fn);
+  uv_timer_stop(&t->t);
+  uv_close((uv_handle_t *)&t->t, timer_closed);
+}
+
+static void timer_cb(uv_timer_t *h) {
+  cx_timer *t = h->data;
+  cx_module *m = t->m;
+  lua_State *L = m->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref_fn);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  timer_release(L, t);
+  cx_queue_push(m, L);
+}
+
+/* core.timer(ms, fn) -> cancel(): fn() runs once, scheduled, after ms; cancel() prevents it. */
+static int l_timer_cancel(lua_State *L) {
+  cx_timer **pt = lua_touserdata(L, lua_upvalueindex(1));
+  if (*pt) {
+    timer_release(L, *pt);
+    *pt = NULL;
+  }
+  return 0;
+}
+
+static int l_timer(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  lua_Number ms = luaL_checknumber(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  cx_timer *t = malloc(sizeof *t);
+  if (!t) return luaL_error(L, "out of memory");
+  t->m = m;
+  t->active = 1;
+  lua_pushvalue(L, 2);
+  t->ref_fn = luaL_ref(L, LUA_REGISTRYINDEX);
+  uv_timer_init(m->loop, &t->t);
+  t->t.data = t;
+  uv_timer_start(&t->t, timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+  /* The cancel closure holds a slot that the timer clears when it fires. Simple and safe
+   * because both run on the Lua thread: the slot is checked before use. */
+  cx_timer **slot = lua_newuserdata(L, sizeof *slot);
+  *slot = t;
+  lua_pushcclosure(L, l_timer_cancel, 1);
+  return 1;
+}
+
+/* core.same_loop(luv_handle) -> boolean: is this luv handle on the loop the core uses?
+ * (Tests use it to prove that inside Neovim the core runs on Neovim's own loop.) luv's
+ * handle userdata holds a pointer to the uv handle. */
+static int l_same_loop(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  luaL_checktype(L, 1, LUA_TUSERDATA);
+  uv_handle_t **h = lua_touserdata(L, 1);
+  lua_pushboolean(L, h && *h && (*h)->loop == m->loop);
+  return 1;
+}
+
+/* core.info() -> {host = "nvim"|"lua", loop = "host"|"luv"|"own", lua = _VERSION} */
+static int l_info(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  lua_newtable(L);
+  lua_pushstring(L, m->in_nvim ? "nvim" : "lua");
+  lua_setfield(L, -2, "host");
+  lua_pushstring(L, m->owns_loop ? "own" : (m->in_nvim ? "nvim" : "luv"));
+  lua_setfield(L, -2, "loop");
+  lua_pushstring(L, uv_version_string());
+  lua_setfield(L, -2, "libuv");
+  return 1;
+}
+
+/* core.on_error(fn|nil): where errors from callbacks and protocol problems are reported. */
+static int l_on_error(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "codex.core.reporter");
+  return 0;
+}
+
+/* core.report(message): send a message to the reporter (used by the Lua layer). */
+static int l_report(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  report(L, "error");
+  return 0;
+}
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+void cx_push_error(lua_State *L, const char *kind, const char *message, int has_code, long long code,
+                   const char *method, int data_idx) {
+  if (data_idx) data_idx = cx_absindex(L, data_idx);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, message ? message : kind);
+  lua_setfield(L, -2, "message");
+  if (has_code) {
+    cx_pushinteger(L, code);
+    lua_setfield(L, -2, "code");
+  }
+  if (method) {
+    lua_pushstring(L, method);
+    lua_setfield(L, -2, "method");
+  }
+  if (data_idx) {
+    lua_pushvalue(L, data_idx);
+    lua_setfield(L, -2, "data");
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, cx_module_get(L)->ref_error_mt);
+  lua_setmetatable(L, -2);
+}
+
+static int error_tostring(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_Buffer b;
+  lua_getfield(L, 1, "kind");
+  lua_getfield(L, 1, "message");
+  lua_getfield(L, 1, "code");
+  lua_getfield(L, 1, "method");
+  lua_getfield(L, 1, "stderr");
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "codex: ");
+  if (lua_isstring(L, 2)) { lua_pushvalue(L, 2); luaL_addvalue(&b); luaL_addstring(&b, ": "); }
+  if (lua_isstring(L, 3)) { lua_pushvalue(L, 3); luaL_addvalue(&b); }
+  if (lua_isnumber(L, 4) || lua_isstring(L, 5)) {
+    luaL_addstring(&b, " (");
+    if (lua_isnumber(L, 4)) {
+      long long c = 0;
+      cx_isinteger(L, 4, &c);
+      lua_pushfstring(L, "code %d", (int)c);
+      luaL_addvalue(&b);
+      if (lua_isstring(L, 5)) luaL_addstring(&b, ", ");
+    }
+    if (lua_isstring(L, 5)) { lua_pushvalue(L, 5); luaL_addvalue(&b); }
+    luaL_addstring(&b, ")");
+  }
+  if (lua_isstring(L, 6)) {
+    luaL_addstring(&b, "\nstderr:\n");
+    lua_pushvalue(L, 6);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* ---- module ---------------------------------------------------------------------------- */
+
+static int module_gc(lua_State *L) {
+  cx_module *m = lua_touserdata(L, 1);
+  m->closing = 1;
+  cx_clients_shutdown(m);
+  if (m->idle_ready) {
+    uv_close((uv_handle_t *)&m->idle, NULL);
+    m->idle_ready = 0;
+  }
+  if (m->owns_loop) {
+    for (int i = 0; i < 8 && uv_loop_alive(m->loop); i++) uv_run(m->loop, UV_RUN_NOWAIT);
+    uv_loop_close(m->loop);
+    free(m->loop);
+    m->loop = NULL;
+  }
+  return 0;
+}
+
+static int ref_global_path(lua_State *L, const char *expr) {
+  /* Evaluates a tiny expression such as "vim.json.decode" in the global table. */
+  if (luaL_loadstring(L, expr) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return LUA_NOREF;
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return LUA_NOREF;
+  }
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static const luaL_Reg module_fns[] = {
+  {"encode", l_encode}, {"decode", l_decode}, {"toml", l_toml}, {"array", l_array},
+  {"framer", l_framer}, {"step", l_step}, {"now", l_now}, {"timer", l_timer},
+  {"same_loop", l_same_loop}, {"info", l_info}, {"on_error", l_on_error}, {"report", l_report},
+  {"spawn", cx_client_spawn}, {NULL, NULL}};
+
+static const luaL_Reg framer_methods[] = {
+  {"feed", l_framer_feed}, {"finish", l_framer_finish}, {"buffered", l_framer_buffered}, {NULL, NULL}};
+
+static int init_module(lua_State *L, cx_module *m) {
+  memset(m, 0, sizeof *m);
+  m->qhead = m->qtail = 1;
+#if LUA_VERSION_NUM >= 502
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  m->L = lua_tothread(L, -1);
+  lua_pop(L, 1);
+#else
+  /* 5.1: the thread that loads a C module is the main one in Neovim and in scripts. */
+  m->L = L;
+#endif
+  m->in_nvim = 0;
+  m->ref_schedule = ref_global_path(L, "return vim and vim.schedule");
+  if (m->ref_schedule != LUA_NOREF) {
+    m->in_nvim = 1;
+    /* Neovim opens luv at startup; make sure before reading its context. */
+    if (luaL_dostring(L, "local _ = vim.loop")) lua_pop(L, 1);
+    m->ref_decode = ref_global_path(L, "return vim.json.decode");
+    m->ref_null = ref_global_path(L, "return vim.NIL");
+  } else {
+    m->ref_decode = ref_global_path(L, "return require('cjson').decode");
+    m->ref_null = ref_global_path(L, "return require('cjson').null");
+    if (luaL_dostring(L, "return math.type and math.type(require('cjson').decode('[1]')[1]) == 'float'") == LUA_OK) {
+      m->fix_integers = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  if (m->ref_decode == LUA_NOREF || m->ref_null == LUA_NOREF)
+    return luaL_error(L, "codex.core needs lua-cjson (require('cjson')) or Neovim's vim.json");
+
+  /* Inside Neovim, its own loop (through luv's context). Under plain Lua the module owns a
+   * loop: sharing luv's would let luv's loop finaliser walk and close our handles as its
+   * own at exit. */
+  luv_ctx_prefix *ctx = NULL;
+  if (m->in_nvim) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "luv_context");
+    ctx = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+  if (ctx && ctx->loop) {
+    m->loop = ctx->loop;
+  } else if (m->in_nvim) {
+    return luaL_error(L, "codex.core: Neovim's loop was not found (luv_context)");
+  } else {
+    m->loop = malloc(sizeof *m->loop);
+    if (!m->loop || uv_loop_init(m->loop)) return luaL_error(L, "codex.core: cannot create a libuv loop");
+    m->owns_loop = 1;
+  }
+  if (!m->in_nvim) {
+    uv_idle_init(m->loop, &m->idle);
+    m->idle.data = m;
+    m->idle_ready = 1;
+  }
+  lua_newtable(L);
+  m->ref_queue = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  lua_pushstring(L, "array");
+  lua_setfield(L, -2, "__name");
+  m->ref_array_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+  luaL_newmetatable(L, CX_ERROR_MT);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  m->ref_error_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+  /* clients by C pointer, weak values: lets libuv callbacks find a live userdata */
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushstring(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  m->ref_clients = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushlightuserdata(L, m);
+  lua_pushcclosure(L, l_drain, 1);
+  m->ref_drain = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+int luaopen_codex_core(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
+  int loaded = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (!loaded) {
+    cx_module *m = lua_newuserdata(L, sizeof *m);
+    lua_newtable(L);
+    lua_pushcfunction(L, module_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
+    init_module(L, m);
+    if (luaL_newmetatable(L, "codex.core.framer")) {
+      lua_newtable(L);
+      cx_setfuncs(L, framer_methods, 0);
+      lua_setfield(L, -2, "__index");
+      lua_pushcfunction(L, l_framer_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    cx_client_register(L);
+  }
+  cx_module *m = cx_module_get(L);
+  lua_newtable(L);
+  cx_setfuncs(L, module_fns, 0);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  lua_setfield(L, -2, "null");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_error_mt);
+  lua_setfield(L, -2, "error_mt");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  lua_setfield(L, -2, "array_mt");
+  lua_pushstring(L, "0.1.0");
+  lua_setfield(L, -2, "version");
+  return 1;
+}

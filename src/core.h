@@ -1,0 +1,54 @@
+/* core.h: state shared by the files of the codex.core module.
+ *
+ * Ownership: the module state (cx_module) lives in a userdata anchored in the registry; each
+ * client's C state (cx_client) is heap memory that outlives its Lua userdata until every libuv
+ * handle it owns is closed, so libuv callbacks never touch freed memory. Lua values a client
+ * needs (pending calls, streams, sinks) live in its userdata's user value, so cycles through
+ * user callbacks stay collectable. */
+#ifndef CODEX_CORE_H
+#define CODEX_CORE_H
+#include <uv.h>
+#include "compat.h"
+#include "framer.h"
+#include "json.h"
+
+#define CX_MODULE_KEY "codex.core.module"
+#define CX_CLIENT_MT "codex.core.client"
+#define CX_ERROR_MT "codex.core.error"
+#define CX_STDERR_LINES 400
+
+typedef struct cx_client cx_client;
+
+typedef struct cx_module {
+  lua_State *L;    /* main thread of the host state */
+  uv_loop_t *loop; /* the host's loop (Neovim's or luv's), or one we own */
+  int owns_loop;
+  int in_nvim; /* deliver through vim.schedule instead of our idle handle */
+  int fix_integers; /* Lua 5.4 with a cjson that returns every number as a float */
+  /* registry refs */
+  int ref_null, ref_decode, ref_schedule, ref_queue, ref_drain, ref_array_mt, ref_error_mt, ref_clients;
+  /* delivery queue of (fn, a, b) triples, indices into the queue table */
+  long qhead, qtail;
+  int wake_pending;
+  uv_idle_t idle; /* plain Lua: drains the queue inside whatever runs the loop */
+  int idle_ready;
+  cx_client *clients; /* every client whose process may still be running */
+  int closing; /* the Lua state is being closed */
+} cx_module;
+
+cx_module *cx_module_get(lua_State *L);
+/* Queue fn(a, b) to run outside any libuv callback (scheduled). Pops 3 values: fn, a, b. */
+void cx_queue_push(cx_module *m, lua_State *L);
+/* Push an error object: {kind, message, code?, method?, data? (at data_idx, 0 = none)}. */
+void cx_push_error(lua_State *L, const char *kind, const char *message, int has_code, long long code,
+                   const char *method, int data_idx);
+/* Decode one JSON line with the host's cjson; pushes the value, or returns -1 and pushes a message. */
+int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len);
+/* Encode the value at idx as one JSON line (with "\n") into b. */
+int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);
+
+int cx_client_spawn(lua_State *L);
+void cx_client_register(lua_State *L);
+/* Called when the Lua state closes: stop every child, waiting for it on an owned loop. */
+void cx_clients_shutdown(cx_module *m);
+#endif
