@@ -20,8 +20,6 @@ cx_module *cx_module_get(lua_State *L) {
 
 /* ---- delivery queue ------------------------------------------------------------------ */
 
-static void idle_cb(uv_idle_t *h);
-
 static void wake(cx_module *m, lua_State *L) {
   if (m->wake_pending || m->closing) return;
   m->wake_pending = 1;
@@ -34,9 +32,9 @@ static void wake(cx_module *m, lua_State *L) {
       lua_pop(L, 1);
       m->wake_pending = 0;
     }
-  } else if (m->idle_ready) {
-    uv_idle_start(&m->idle, idle_cb);
   }
+  /* Plain Lua: core.step drains the queue after each loop iteration, outside uv_run, so a
+   * callback may itself wait (and step) without re-entering libuv. */
 }
 
 void cx_queue_push(cx_module *m, lua_State *L) {
@@ -94,15 +92,7 @@ static int l_drain(lua_State *L) {
   }
   if (m->qhead == m->qtail) m->qhead = m->qtail = 1;
   lua_pop(L, 2);
-  if (!m->in_nvim && m->idle_ready) uv_idle_stop(&m->idle);
   return 0;
-}
-
-static void idle_cb(uv_idle_t *h) {
-  cx_module *m = h->data;
-  lua_State *L = m->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_drain);
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) report(L, "drain");
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
@@ -288,18 +278,35 @@ static int l_framer(lua_State *L) {
 static void step_timer_cb(uv_timer_t *t) { (void)t; }
 
 /* core.step(timeout_ms) -> loop_alive. Plain Lua only: runs one loop iteration, waiting at
- * most timeout_ms for an event; queued callbacks run inside it. */
+ * most timeout_ms for an event, then runs the queued callbacks (outside libuv). When
+ * callbacks are already queued it runs them without waiting. */
 static int l_step(lua_State *L) {
   cx_module *m = cx_module_get(L);
   if (m->in_nvim) return luaL_error(L, "codex.core.step is for plain Lua; Neovim runs its own loop");
   lua_Number ms = luaL_optnumber(L, 1, 0);
-  uv_timer_t t;
-  uv_timer_init(m->loop, &t);
-  uv_timer_start(&t, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
-  int alive = uv_run(m->loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(m->loop, UV_RUN_NOWAIT); /* let the close callback run before t goes out of scope */
+  int alive = 1;
+  if (m->qhead == m->qtail) {
+    if (m->in_step) {
+      alive = uv_run(m->loop, UV_RUN_NOWAIT); /* never happens: drain runs outside uv_run */
+    } else {
+      uv_update_time(m->loop);
+      uv_timer_start(&m->step_timer, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+      m->in_step = 1;
+      alive = uv_run(m->loop, UV_RUN_ONCE);
+      m->in_step = 0;
+      uv_timer_stop(&m->step_timer);
+    }
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_drain);
+  lua_call(L, 0, 0);
   lua_pushboolean(L, alive);
+  return 1;
+}
+
+/* core.pending_callbacks() -> number of queued callbacks not yet run */
+static int l_pending_callbacks(lua_State *L) {
+  cx_module *m = cx_module_get(L);
+  lua_pushinteger(L, (lua_Integer)((m->qtail - m->qhead) / 3));
   return 1;
 }
 
@@ -475,9 +482,9 @@ static int module_gc(lua_State *L) {
   cx_module *m = lua_touserdata(L, 1);
   m->closing = 1;
   cx_clients_shutdown(m);
-  if (m->idle_ready) {
-    uv_close((uv_handle_t *)&m->idle, NULL);
-    m->idle_ready = 0;
+  if (m->step_ready) {
+    uv_close((uv_handle_t *)&m->step_timer, NULL);
+    m->step_ready = 0;
   }
   if (m->owns_loop) {
     for (int i = 0; i < 8 && uv_loop_alive(m->loop); i++) uv_run(m->loop, UV_RUN_NOWAIT);
@@ -505,7 +512,7 @@ static const luaL_Reg module_fns[] = {
   {"encode", l_encode}, {"decode", l_decode}, {"toml", l_toml}, {"array", l_array},
   {"framer", l_framer}, {"step", l_step}, {"now", l_now}, {"timer", l_timer},
   {"same_loop", l_same_loop}, {"info", l_info}, {"on_error", l_on_error}, {"report", l_report},
-  {"spawn", cx_client_spawn}, {NULL, NULL}};
+  {"spawn", cx_client_spawn}, {"pending_callbacks", l_pending_callbacks}, {NULL, NULL}};
 
 static const luaL_Reg framer_methods[] = {
   {"feed", l_framer_feed}, {"finish", l_framer_finish}, {"buffered", l_framer_buffered}, {NULL, NULL}};
@@ -559,9 +566,9 @@ static int init_module(lua_State *L, cx_module *m) {
     m->owns_loop = 1;
   }
   if (!m->in_nvim) {
-    uv_idle_init(m->loop, &m->idle);
-    m->idle.data = m;
-    m->idle_ready = 1;
+    uv_timer_init(m->loop, &m->step_timer);
+    uv_unref((uv_handle_t *)&m->step_timer); /* does not keep the loop alive by itself */
+    m->step_ready = 1;
   }
   lua_newtable(L);
   m->ref_queue = luaL_ref(L, LUA_REGISTRYINDEX);

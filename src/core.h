@@ -30,8 +30,8 @@ typedef struct cx_module {
   /* delivery queue of (fn, a, b) triples, indices into the queue table */
   long qhead, qtail;
   int wake_pending;
-  uv_idle_t idle; /* plain Lua: drains the queue inside whatever runs the loop */
-  int idle_ready;
+  uv_timer_t step_timer; /* plain Lua: bounds the wait of core.step */
+  int step_ready, in_step;
   cx_client *clients; /* every client whose process may still be running */
   int closing; /* the Lua state is being closed */
 } cx_module;

@@ -767,7 +767,14 @@ local function on_eof()
   if state.exit_scheduled then return end
   if state.stay_alive_on_eof then
     log("stdin EOF ignored (fake/ignore_sigterm)")
-    return -- the SIGTERM handle keeps the loop, and so the process, alive
+    -- The SIGTERM handle keeps the loop, and so the process, alive. A test
+    -- that never escalates to SIGKILL (or a client that died) would leave us
+    -- behind forever, so give up after a generous grace period.
+    after(60000, function()
+      log("still alive 60s after stdin EOF; exiting")
+      os.exit(0)
+    end)
+    return
   end
   flush_and_exit(0)
 end

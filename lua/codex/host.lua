@@ -1,0 +1,76 @@
+---@mod codex.host  The host the core runs in: Neovim or a plain Lua interpreter.
+---
+--- The one place that knows the difference: how to report an error, how to wait while
+--- pumping the loop, and where the project's pinned codex binary lives.
+local core = require("codex.core")
+
+local M = {}
+
+---@type boolean
+M.nvim = core.info().host == "nvim"
+
+--- Reports a message (errors from callbacks, protocol problems). Never raises.
+---@param msg string
+function M.report(msg)
+  if M.nvim then
+    -- Reports always arrive in a scheduled (non-fast) context, where vim.notify is allowed.
+    pcall(vim.notify, msg, vim.log.levels.ERROR)
+  else
+    io.stderr:write(msg, "\n")
+  end
+end
+core.on_error(M.report)
+
+--- Waits, pumping the loop, until cond() is true or timeout_ms passes.
+---@param timeout_ms number|nil nil waits forever
+---@param cond fun(): boolean
+---@return boolean satisfied
+function M.wait(timeout_ms, cond)
+  if M.nvim then
+    -- vim.wait runs Neovim's loop, including vim.schedule callbacks (our deliveries).
+    return (vim.wait(timeout_ms or 2 ^ 31, cond, 2))
+  end
+  local deadline = timeout_ms and core.now() + timeout_ms
+  while not cond() do
+    local left = deadline and deadline - core.now() or 1000
+    if left <= 0 then return cond() end
+    core.step(math.min(left, 1000))
+  end
+  return true
+end
+
+--- Is the caller inside a coroutine that may yield (and not the main thread)?
+---@return thread|nil
+function M.running_coroutine()
+  local co, main = coroutine.running()
+  if co == nil or main then return nil end
+  if coroutine.isyieldable and not coroutine.isyieldable() then return nil end
+  return co
+end
+
+local sep = package.config:sub(1, 1)
+--- The directory of the plugin (the parent of lua/).
+---@return string
+function M.root()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  local dir = src:match("^(.*)" .. sep .. "lua" .. sep .. "codex" .. sep .. "host%.lua$")
+  return dir or "."
+end
+
+--- The codex binary to run: opts value, $CODEX_BIN, the project's pinned copy, or PATH.
+---@param explicit string|nil
+---@return string
+function M.codex_bin(explicit)
+  if explicit and explicit ~= "" then return explicit end
+  local env = os.getenv("CODEX_BIN")
+  if env and env ~= "" then return env end
+  local pinned = M.root() .. "/.deps/codex/node_modules/.bin/codex"
+  local f = io.open(pinned, "r")
+  if f then
+    f:close()
+    return pinned
+  end
+  return "codex"
+end
+
+return M

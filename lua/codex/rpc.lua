@@ -1,0 +1,311 @@
+---@mod codex.rpc  A connection to one `codex app-server`: start, requests, notifications,
+--- streams, server requests, death and restart. Every waiting call is awaitable
+--- (codex.await): callback, coroutine, or blocking on the main thread.
+local core = require("codex.core")
+local await = require("codex.await")
+local errors = require("codex.errors")
+local host = require("codex.host")
+local stream = require("codex.stream")
+local server_requests = require("codex.server_requests")
+
+local M = {}
+
+M.VERSION = "0.1.0"
+M.PINNED_CODEX = "0.171.0"
+
+---@class codex.RpcOptions
+---@field codex_bin string|nil the codex executable (else $CODEX_BIN, the pinned copy, PATH)
+---@field args string[]|nil replaces the whole argv (e.g. {"ssh", "host", "codex", "app-server"})
+---@field config table<string, any>|nil `--config key=value` overrides (values TOML-encoded)
+---@field app_server_args string[]|nil extra arguments after `app-server` (e.g. {"--strict-config"})
+---@field env table<string, string|false>|nil merged over the environment (false unsets)
+---@field cwd string|nil
+---@field client_info {name: string, title: string|nil, version: string}|nil
+---@field experimental_api boolean|nil default true
+---@field opt_out_notifications string[]|nil notification methods the server should not send
+---@field request_timeout_ms number|nil default 120000 (0: none)
+---@field start_timeout_ms number|nil default 30000
+---@field max_line number|nil bytes, default 64 MiB
+---@field retry {attempts: integer, initial_ms: number, max_ms: number, jitter: number}|nil overload retries
+---@field restart boolean|nil respawn on the next call after the process died
+---@field approval_handler (fun(req: codex.ServerRequest): table|nil)|nil default: decline everything
+---@field kill_grace_ms number|nil wait after closing stdin before SIGTERM (default 500)
+
+---@class codex.Rpc
+---@field opts codex.RpcOptions
+---@field core userdata|nil the codex.core client while a process is attached
+---@field info table|nil the initialize result (+ server_version)
+---@field state "new"|"starting"|"ready"|"dead"|"closed"
+local Rpc = {}
+Rpc.__index = Rpc
+
+local live = setmetatable({}, { __mode = "k" }) -- every Rpc, for VimLeavePre
+
+local KEY_PATTERN = "^[%w_%-]+$"
+
+--- Builds the argv: codex [--config k=v]… app-server --listen stdio:// [extra…]
+---@param opts codex.RpcOptions
+---@return string[]|nil argv, string|nil err
+function M.argv(opts)
+  if opts.args then return opts.args end
+  local argv = { host.codex_bin(opts.codex_bin) }
+  local keys = {}
+  for k in pairs(opts.config or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    for seg in tostring(k):gmatch("[^.]+") do
+      if not seg:match(KEY_PATTERN) then return nil, ("invalid config key %q"):format(k) end
+    end
+    if tostring(k):match("^%.") or tostring(k):match("%.$") or tostring(k):match("%.%.") then
+      return nil, ("invalid config key %q"):format(k)
+    end
+    local v, err = core.toml(opts.config[k])
+    if not v then return nil, ("config %s: %s"):format(k, err) end
+    argv[#argv + 1] = "--config"
+    argv[#argv + 1] = k .. "=" .. v
+  end
+  argv[#argv + 1] = "app-server"
+  argv[#argv + 1] = "--listen"
+  argv[#argv + 1] = "stdio://"
+  for _, a in ipairs(opts.app_server_args or {}) do argv[#argv + 1] = a end
+  return argv
+end
+
+--- Creates a connection; nothing is spawned until start() (or the first request).
+---@param opts codex.RpcOptions|nil
+---@return codex.Rpc
+function M.new(opts)
+  local self = setmetatable({ opts = opts or {}, state = "new", subs = {}, start_waiters = nil }, Rpc)
+  live[self] = true
+  return self
+end
+
+function Rpc:_emit(msg)
+  for _, list in ipairs({ self.subs[msg.method], self.subs["*"] }) do
+    for _, fn in ipairs(list) do
+      local ok, err = pcall(fn, msg.params, msg)
+      if not ok then host.report("codex: error in notification callback (" .. tostring(msg.method) .. "): " .. tostring(err)) end
+    end
+  end
+end
+
+--- Subscribes to global notifications (those not scoped to a turn or login); "*" for all.
+--- fn(params, msg) runs scheduled. Returns an unsubscribe function.
+---@param method string
+---@param fn fun(params: table, msg: table)
+---@return fun()
+function Rpc:on(method, fn)
+  local list = self.subs[method]
+  if not list then
+    list = {}
+    self.subs[method] = list
+  end
+  -- Copy-on-write, so unsubscribing during delivery is safe.
+  local copy = { (table.unpack or unpack)(list) }
+  copy[#copy + 1] = fn
+  self.subs[method] = copy
+  return function()
+    local cur, out = self.subs[method] or {}, {}
+    for _, f in ipairs(cur) do if f ~= fn then out[#out + 1] = f end end
+    self.subs[method] = out
+  end
+end
+
+function Rpc:_spawn()
+  local opts = self.opts
+  local argv, err = M.argv(opts)
+  if not argv then return nil, errors.new("invalid_argument", err) end
+  local c, msg, code = core.spawn({
+    argv = argv, env = opts.env, cwd = opts.cwd, max_line = opts.max_line,
+    timeout_ms = opts.request_timeout_ms or 120000, retry = opts.retry, kill_grace_ms = opts.kill_grace_ms,
+  })
+  if not c then return nil, errors.new("transport_closed", msg, { code_name = code }) end
+  self.core = c
+  c:on_notification(function(m) self:_emit(m) end)
+  c:on_request(server_requests.dispatcher(c, function() return self.opts.approval_handler end))
+  c:on_protocol_error(function(e)
+    if self.opts.on_protocol_error then return self.opts.on_protocol_error(e) end
+    host.report(tostring(e))
+  end)
+  c:on_close(function(e)
+    if self.core == c then
+      self.state = self.state == "closed" and "closed" or "dead"
+      self.death = e
+    end
+    self:_emit({ method = "codex/closed", params = { error = e } })
+  end)
+  return c
+end
+
+--- Spawns the app-server and performs the handshake (initialize, then initialized), once,
+--- however many callers ask at the same time. Returns the initialize result.
+---@param cb fun(err: codex.Error|nil, info: table|nil)|nil
+---@return table info
+function Rpc:start(cb)
+  return await.call(function(done) self:_start(done) end, cb, (self.opts.start_timeout_ms or 30000) + 1000, "start")
+end
+
+function Rpc:_start(done)
+  if self.state == "ready" then return core.timer(0, function() done(nil, self.info) end) end
+  if self.state == "closed" then return core.timer(0, function() done(errors.new("closed", "the client was closed")) end) end
+  if self.state == "dead" and not self.opts.restart then
+    return core.timer(0, function() done(self.death) end)
+  end
+  if self.start_waiters then
+    table.insert(self.start_waiters, done)
+    return
+  end
+  self.start_waiters = { done }
+  local function finish(err, info)
+    local waiters = self.start_waiters
+    self.start_waiters = nil
+    for _, w in ipairs(waiters) do w(err, info) end
+  end
+  local c, err = self:_spawn()
+  if not c then
+    self.state, self.death = "dead", err
+    return core.timer(0, function() finish(err) end)
+  end
+  self.state = "starting"
+  local ci = self.opts.client_info or {}
+  local params = {
+    clientInfo = { name = ci.name or "codex_nvim", title = ci.title or "codex.nvim", version = ci.version or M.VERSION },
+    capabilities = {
+      experimentalApi = self.opts.experimental_api ~= false,
+      optOutNotificationMethods = self.opts.opt_out_notifications and core.array(self.opts.opt_out_notifications) or nil,
+    },
+  }
+  c:request("initialize", params, function(e, info)
+    if e then
+      -- A refused handshake leaves nothing behind.
+      self.state, self.death = "dead", e
+      c:close()
+      return finish(e)
+    end
+    if type(info) ~= "table" then info = {} end
+    info.server_version = type(info.userAgent) == "string" and info.userAgent:match("^[^/]+/([%w%.%-]+)") or nil
+    c:notify("initialized")
+    self.info, self.state = info, "ready"
+    finish(nil, info)
+  end, { timeout_ms = self.opts.start_timeout_ms or 30000 })
+end
+
+--- Sends a request and waits for its result (awaitable). Starts the client if needed.
+--- opts: timeout_ms, stream (a codex.Stream to register for the turn/login the result names).
+---@param method string
+---@param params table|nil
+---@param opts {timeout_ms: number|nil, stream: codex.Stream|nil}|nil
+---@param cb fun(err: codex.Error|nil, result: any)|nil
+---@return any result
+function Rpc:request(method, params, opts, cb)
+  if type(opts) == "function" then opts, cb = nil, opts end
+  opts = opts or {}
+  local timeout = opts.timeout_ms or self.opts.request_timeout_ms or 120000
+  return await.call(function(done)
+    self:_start(function(err)
+      if err then return done(err) end
+      self.core:request(method, params, done, {
+        timeout_ms = timeout,
+        stream = opts.stream and opts.stream:sink() or nil,
+      })
+    end)
+  end, cb, timeout > 0 and timeout + 1000 or nil, method)
+end
+
+--- Sends a notification. Returns true, or nil + error.
+---@param method string
+---@param params table|nil
+---@return boolean|nil, codex.Error|nil
+function Rpc:notify(method, params)
+  if self.state ~= "ready" then return nil, self.death or errors.new("closed", "not started") end
+  local ok, msg = self.core:notify(method, params)
+  if not ok then return nil, errors.new("invalid_argument", msg) end
+  return true
+end
+
+--- Starts a request whose result names a turn (result.turn.id) or a login (result.loginId),
+--- and returns (result, stream). The stream is registered before the next message is read.
+---@param method string
+---@param params table|nil
+---@param opts {timeout_ms: number|nil}|nil
+---@return table result, codex.Stream stream
+function Rpc:request_stream(method, params, opts)
+  local s = stream.new("pending", method == "account/login/start" and "account/login/completed" or "turn/completed")
+  opts = opts or {}
+  local result = self:request(method, params, { timeout_ms = opts.timeout_ms, stream = s })
+  if type(result) == "table" then
+    if type(result.turn) == "table" and result.turn.id then s.key = "turn:" .. result.turn.id
+    elseif result.loginId then s.key = "login:" .. result.loginId end
+  end
+  return result, s
+end
+
+--- A stream of the events of a turn or login started elsewhere ("turn:<id>"/"login:<id>"),
+--- with what arrived before replayed.
+---@param key string
+---@return codex.Stream
+function Rpc:watch(key)
+  local kind = key:match("^(%w+):")
+  local s = stream.new(key, kind == "login" and "account/login/completed" or "turn/completed")
+  if not self.core then
+    s:push(nil, self.death or errors.new("closed", "not started"))
+    return s
+  end
+  local ok, why = self.core:watch(key, s:sink())
+  if ok == false and why then s.ended = true end
+  return s
+end
+
+--- Closes the connection: stdin closed, SIGTERM after a grace period, SIGKILL 2 s later.
+--- Pending calls fail with kind "closed". Waits (awaitable) until the process has exited.
+---@param cb fun(err: nil, status: {code: integer, signal: integer})|nil
+function Rpc:close(cb)
+  local c = self.core
+  self.state = "closed"
+  return await.call(function(done)
+    if not c or not c:status().alive then
+      return core.timer(0, function() done(nil, c and c:status() or {}) end)
+    end
+    c:on_exit(function(code, sig) done(nil, { code = code, signal = sig }) end)
+    c:close()
+  end, cb, 5000, "close")
+end
+
+--- The last n lines of the app-server's stderr.
+---@param n integer|nil
+---@return string
+function Rpc:stderr(n)
+  return self.core and self.core:stderr(n or 40) or ""
+end
+
+--- pid, alive, pending calls, buffered events… (see codex.core client:status()).
+---@return table
+function Rpc:status()
+  local st = self.core and self.core:status() or {}
+  st.state = self.state
+  return st
+end
+
+if host.nvim then
+  -- Quitting Neovim ends every child (DESIGN §2.4), waiting briefly for them to exit.
+  local group = vim.api.nvim_create_augroup("codex_core", { clear = true })
+  vim.api.nvim_create_autocmd("VimLeavePre", {
+    group = group,
+    callback = function()
+      local procs = {}
+      for rpc in pairs(live) do
+        if rpc.core and rpc.core:status().alive then
+          procs[#procs + 1] = rpc.core
+          rpc.state = "closed"
+          rpc.core:close()
+        end
+      end
+      vim.wait(3000, function()
+        for _, c in ipairs(procs) do if c:status().alive then return false end end
+        return true
+      end, 10)
+    end,
+  })
+end
+
+return M
