@@ -1,0 +1,47 @@
+# codex.nvim — a thin wrapper over CMake and the test runners.
+#   make            build the Neovim module (lua/codex/core.so) and the Lua 5.4 module
+#   make test       install what is missing (scripts/deps.sh), build, run every test
+#   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
+#   make bench      benchmarks (not tests)
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+NVIM07 ?= nvim
+NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
+CORE_SPECS := tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/host_spec.lua \
+              tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/real_spec.lua
+
+.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench clean
+
+all: build
+build: nvim lua54
+
+nvim:
+	@cmake -S . -B build/nvim -DCODEX_FLAVOR=nvim -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build/nvim
+
+lua54:
+	@cmake -S . -B build/lua5.4 -DCODEX_FLAVOR=lua5.4 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build/lua5.4
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps build
+	@bash scripts/test.sh all
+
+test-lua: build
+	@bash scripts/test.sh lua
+
+test-nvim: build
+	@bash scripts/test.sh nvim
+
+test-asan: deps
+	@cmake -S . -B build/asan -DCODEX_FLAVOR=lua5.4 -DCODEX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build/asan
+	@bash scripts/test.sh asan
+
+bench: deps build
+	@lua5.4 bench/router.lua
+
+clean:
+	rm -rf build lua/codex/core.so .testenv

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the test suites: scripts/test.sh all|lua|nvim|asan
+# Each suite prints "N passed, N failed"; this script sums them and fails if any failed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+mode=${1:-all}
+CORE_SPECS="tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/real_spec.lua"
+NVIM07=${NVIM07:-nvim}
+NVIM010=${NVIM010:-$ROOT/.deps/nvim-0.10/nvim}
+mkdir -p .testenv
+passed=0 failed=0 status=0
+
+run() { # name, command…
+  local name=$1; shift
+  echo "=== $name"
+  local log=".testenv/$(echo "$name" | tr ' /' '__').log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
+  if [ -z "$line" ]; then echo "$name: no result line (exit $rc)"; failed=$((failed + 1)); status=1; return; fi
+  passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+  failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+  [ "$rc" -eq 0 ] || status=1
+}
+
+nvim_suite() { # binary, label
+  # Isolated XDG dirs: no user config, no shada.
+  XDG_CONFIG_HOME="$ROOT/.testenv/xdg/config" XDG_DATA_HOME="$ROOT/.testenv/xdg/data" \
+  XDG_STATE_HOME="$ROOT/.testenv/xdg/state" XDG_CACHE_HOME="$ROOT/.testenv/xdg/cache" \
+  CODEX_TEST_FILES="$CORE_SPECS" timeout 600 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
+}
+
+case $mode in
+  lua|all) run "core (Lua 5.4)" timeout 600 lua5.4 tests/run.lua $CORE_SPECS ;;&
+  nvim|all)
+    run "core (Neovim 0.7.2)" nvim_suite "$NVIM07"
+    run "core (Neovim 0.10)" nvim_suite "$NVIM010" ;;
+  asan)
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    export LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp":print_suppressions=0
+    preload=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
+    run "core (Lua 5.4, ASan+UBSan)" env CODEX_CPATH="$ROOT/build/asan/?.so" LD_PRELOAD="$preload" \
+      timeout 900 lua5.4 tests/run.lua $CORE_SPECS ;;
+esac
+echo "=== total"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] || status=1
+exit $status

@@ -1,0 +1,70 @@
+-- Where the core runs: Neovim's own loop inside Neovim (never a second libuv loop), and
+-- user callbacks never in a fast context; its own loop under plain Lua.
+local core = require("codex.core")
+local fake = require("lib.fake")
+local host = require("codex.host")
+
+describe("host", function()
+  if vim then
+    it("runs on Neovim's own loop", function()
+      local info = core.info()
+      expect.eq(info.host, "nvim")
+      expect.eq(info.loop, "nvim")
+      local t = vim.loop.new_timer()
+      expect.truthy(core.same_loop(t), "a vim.loop timer is on the core's loop")
+      t:close()
+    end)
+
+    it("fires core timers from Neovim's loop, outside fast contexts", function()
+      local fired, fast
+      core.timer(10, function()
+        fired, fast = true, vim.in_fast_event()
+        vim.api.nvim_get_current_buf() -- raises E5560 in a fast context
+      end)
+      expect.truthy(vim.wait(2000, function() return fired end, 5), "timer fired")
+      expect.eq(fast, false)
+    end)
+
+    it("runs response, notification and stream callbacks outside fast contexts", function()
+      local c = fake.client()
+      local seen = {}
+      c:on("configWarning", function() seen.notif = vim.in_fast_event(); vim.api.nvim_get_current_buf() end)
+      c:start()
+      local done
+      c:request("fake/echo", { x = 1 }, nil, function(err)
+        seen.response = vim.in_fast_event()
+        vim.api.nvim_get_current_buf()
+        done = err == nil
+      end)
+      expect.truthy(vim.wait(5000, function() return done end, 5))
+      local s = c:watch("turn:zz")
+      s:on(function() seen.stream = vim.in_fast_event() end)
+      c:request("fake/interleave", { turns = { "zz" }, deltas = 3 })
+      while s:next(5000) do end
+      c:close()
+      expect.same(seen, { notif = false, response = false, stream = false })
+    end)
+  else
+    it("owns a loop under plain Lua and pumps it in core.step", function()
+      local info = core.info()
+      expect.eq(info.host, "lua")
+      expect.eq(info.loop, "own")
+      local fired = false
+      core.timer(5, function() fired = true end)
+      expect.truthy(host.wait(2000, function() return fired end))
+    end)
+  end
+
+  it("delivers callbacks in order, never inside the caller's stack", function()
+    local c = fake.client()
+    c:start()
+    local order, returned = {}, false
+    for i = 1, 5 do
+      c:request("fake/echo", { i = i }, nil, function(_, r) order[#order + 1] = { r.i, returned } end)
+    end
+    returned = true
+    expect.truthy(host.wait(5000, function() return #order == 5 end))
+    for i = 1, 5 do expect.same(order[i], { i, true }) end
+    c:close()
+  end)
+end)
