@@ -34,4 +34,11 @@ if [ "$("$DEPS/codex/node_modules/.bin/codex" --version 2>/dev/null)" != "codex-
   mkdir -p "$DEPS/codex"
   (cd "$DEPS/codex" && npm install --silent --no-audit --no-fund --prefix . "@openai/codex@$CODEX_VERSION" >/dev/null)
 fi
+# The native binary, without the npm package's node launcher in between (one process less,
+# signals reach codex itself): .deps/bin/codex.
+native=$(find "$DEPS/codex/node_modules/@openai" -path '*/vendor/*/bin/codex' -type f 2>/dev/null | head -n1)
+if [ -z "$native" ]; then echo "deps: the codex native binary was not found in the npm package" >&2; exit 1; fi
+mkdir -p "$DEPS/bin"
+ln -sfn "$native" "$DEPS/bin/codex"
+
 bash "$ROOT/scripts/nvim010.sh"

@@ -791,19 +791,16 @@ static int process_line(void *ud, const char *line, size_t len) {
     handle_server_request(c, L, s, msg, params);
   } else {
     if (strcmp(method, "serverRequest/resolved") == 0 && lua_istable(L, params)) {
-      /* The server settled a request itself (interrupt, turn end) or confirms our answer. */
+      /* The server settled a request (our answer, an interrupt, the turn's end): drop it
+       * and tell its owner, who closes any prompt. */
       state_table(L, s, "requests");
-      lua_getfield(L, params, "requestId");
-      lua_rawget(L, -2);
-      int pending = !lua_isnil(L, -1);
-      lua_pop(L, 1);
       lua_getfield(L, params, "requestId");
       lua_pushnil(L);
       lua_rawset(L, -3);
       lua_pop(L, 1);
       lua_pushstring(L, "resolved");
       lua_pushvalue(L, msg);
-      if (pending) queue_sink(c, L, s, "on_request"); else lua_pop(L, 2);
+      queue_sink(c, L, s, "on_request");
     }
     int terminal;
     if (stream_key(L, params, method, &terminal)) {
@@ -1044,6 +1041,7 @@ static int write_message(lua_State *L, cx_client *c, int msg) {
 static int l_notify(lua_State *L) {
   cx_client *c = check_client(L);
   luaL_checkstring(L, 2);
+  lua_settop(L, 3);
   lua_createtable(L, 0, 2);
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "method");
@@ -1074,6 +1072,7 @@ static int take_server_request(lua_State *L) {
 static int answer(lua_State *L, int is_error) {
   cx_client *c = check_client(L);
   luaL_checkany(L, 2);
+  lua_settop(L, is_error ? 5 : 3);
   if (!take_server_request(L)) {
     lua_pushnil(L);
     lua_pushstring(L, "no pending server request with this id (already answered, resolved, or the process died)");

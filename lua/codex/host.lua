@@ -64,7 +64,7 @@ function M.codex_bin(explicit)
   if explicit and explicit ~= "" then return explicit end
   local env = os.getenv("CODEX_BIN")
   if env and env ~= "" then return env end
-  local pinned = M.root() .. "/.deps/codex/node_modules/.bin/codex"
+  local pinned = M.root() .. "/.deps/bin/codex"
   local f = io.open(pinned, "r")
   if f then
     f:close()

@@ -128,7 +128,7 @@ function Rpc:_spawn()
     host.report(tostring(e))
   end)
   c:on_close(function(e)
-    if self.core == c then
+    if self.core == c and not self.death then
       self.state = self.state == "closed" and "closed" or "dead"
       self.death = e
     end
@@ -161,6 +161,7 @@ function Rpc:_start(done)
     self.start_waiters = nil
     for _, w in ipairs(waiters) do w(err, info) end
   end
+  self.death = nil
   local c, err = self:_spawn()
   if not c then
     self.state, self.death = "dead", err
@@ -177,7 +178,7 @@ function Rpc:_start(done)
   }
   c:request("initialize", params, function(e, info)
     if e then
-      -- A refused handshake leaves nothing behind.
+      -- A refused handshake leaves nothing behind; later calls fail with its error.
       self.state, self.death = "dead", e
       c:close()
       return finish(e)

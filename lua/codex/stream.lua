@@ -22,7 +22,7 @@ local M = {}
 ---@param terminal string the method that ends this stream
 ---@return codex.Stream
 function M.new(key, terminal)
-  return setmetatable({ key = key, terminal = terminal, ended = false, q = {}, qh = 1, waiters = {}, subs = {} }, Stream)
+  return setmetatable({ key = key, terminal = terminal, ended = false, q = {}, qh = 1, qt = 0, waiters = {}, subs = {} }, Stream)
 end
 
 --- Feeds the stream (the core's sink). msg nil + err: the stream failed.
@@ -33,7 +33,8 @@ function Stream:push(msg, err)
   if msg == nil then
     self.err = err or errors.new("transport_closed", "stream ended without its terminal event")
   else
-    self.q[#self.q + 1] = msg
+    self.qt = self.qt + 1
+    self.q[self.qt] = msg
     if msg.method == self.terminal then self.ended = true end
     for _, fn in ipairs(self.subs) do
       local ok, e = pcall(fn, msg)
@@ -67,11 +68,11 @@ function Stream:on(fn)
 end
 
 function Stream:_take()
-  if self.qh <= #self.q then
+  if self.qh <= self.qt then
     local msg = self.q[self.qh]
     self.q[self.qh] = nil
     self.qh = self.qh + 1
-    if self.qh > #self.q then self.q, self.qh = {}, 1 end
+    if self.qh > self.qt then self.q, self.qh, self.qt = {}, 1, 0 end
     return true, nil, msg
   end
   if self.err then return true, self.err end

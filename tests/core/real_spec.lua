@@ -29,7 +29,7 @@ describe("real codex app-server", function()
   end)
 
   it("is the pinned binary, found in .deps", function()
-    expect.match(host.codex_bin(), "/%.deps/codex/node_modules/%.bin/codex$")
+    expect.match(host.codex_bin(), "/%.deps/bin/codex$")
   end)
 
   it("starts, initializes once, and reports version 0.171.0", function()
