@@ -496,10 +496,10 @@ do
   local rest = a.secs - cj - math.max(extra, 0) - math.max(frame, 0)
   p("where (a)'s time goes: components timed in-process on the same lines (best of 3 passes x %d runs),", RUNS)
   p("the rest by difference; expect +-10%% noise on this machine (bench/README.md has a perf profile)")
-  local function line(label, v) p("  %-70s %6.3f s  %5.1f%% of a", label, v, 100 * v / a.secs) end
+  local function line(label, v) p("  %-68s %6.3f s  %5.1f%% of a", label, v, 100 * v / a.secs) end
   line("cjson.decode of every line (as in b)", cj)
-  line("line copy into a Lua string + float->integer pass (core.decode - cjson)", extra)
-  line("framing 64 KiB reads (core.framer, less one string copy per line)", frame)
+  line("line copy + float->integer pass (core.decode - cjson.decode)", extra)
+  line("framing 64 KiB reads (core.framer - one string copy per line)", frame)
   line("rest: routing, queue + drain, callbacks, extra GC, pipe reads, spawn", rest)
   p("")
 end

@@ -40,9 +40,8 @@ case $mode in
   asan)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp":print_suppressions=0
-    preload=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)
-    run "core (Lua 5.4, ASan+UBSan)" env CODEX_CPATH="$ROOT/build/asan/?.so" LD_PRELOAD="$preload" \
-      timeout 900 lua5.4 tests/run.lua $CORE_SPECS ;;
+    run "core (Lua 5.4, ASan+UBSan)" env CODEX_CPATH="$ROOT/build/asan/?.so" \
+      timeout 900 "$ROOT/build/asan/lua_asan" tests/run.lua $CORE_SPECS ;;
 esac
 echo "=== total"
 echo "$passed passed, $failed failed"
