@@ -29,7 +29,7 @@ nvim_suite() { # binary, label
   # Isolated XDG dirs: no user config, no shada.
   XDG_CONFIG_HOME="$ROOT/.testenv/xdg/config" XDG_DATA_HOME="$ROOT/.testenv/xdg/data" \
   XDG_STATE_HOME="$ROOT/.testenv/xdg/state" XDG_CACHE_HOME="$ROOT/.testenv/xdg/cache" \
-  CODEX_TEST_FILES="$CORE_SPECS" timeout 600 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
+  CODEX_TEST_NVIM="$1" CODEX_TEST_FILES="$CORE_SPECS" timeout 600 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
 }
 
 case $mode in

@@ -7,8 +7,9 @@
  *
  * The user value of a client userdata is a table S:
  *   S.pending[id]    = {cb, method, line, attempts, max_attempts, delay, jitter, max_delay, stream, t, rt}
- *   S.streams[key]   = {sinks = {fn…}, buf = {msg…}, n, done}  ("turn:<id>" / "login:<id>")
- *   S.completed[key] = true for streams that ended (late events are dropped)
+ *   S.turns[id], S.logins[id] = {sinks = {fn…}, buf = {msg…}, n, done}: event streams, keyed
+ *                      by the raw turn / login id (no per-message key building)
+ *   S.turns_done[id], S.logins_done[id] = true for streams that ended (late events dropped)
  *   S.requests[id]   = server→client request awaiting an answer: {method, thread_id, turn_id}
  *   S.on_notification, S.on_request, S.on_close, S.on_protocol_error: sinks (functions)
  *   S.death          = the error every later call fails with */
@@ -24,6 +25,10 @@
 #define BUF_PER_STREAM 4096 /* events kept for a stream nobody watches yet */
 #define BUF_TOTAL 65536
 #define COMPLETED_MAX 4096
+/* Backpressure: stop reading while this many callbacks wait to run; the pipe then fills and
+ * the app-server waits, instead of our memory growing. Small batches also keep the working
+ * set (decoded messages not yet delivered) in cache. */
+#define QUEUE_HIGH 2048
 
 struct cx_client {
   cx_module *m;
@@ -32,7 +37,7 @@ struct cx_client {
   uv_pipe_t in, out, err;
   uv_timer_t settle, term;
   int open_handles, ud_alive, listed;
-  int exited, out_eof, err_eof, dead, closing, stdin_closed, kill_stage, settle_started;
+  int exited, out_eof, err_eof, dead, closing, stdin_closed, kill_stage, settle_started, paused;
   long long exit_status;
   int term_signal, pid;
   unsigned grace_ms;
@@ -48,6 +53,10 @@ struct cx_client {
   int s_idx; /* stack index of S while a read callback runs */
   unsigned long protocol_errors, dropped_events;
 };
+
+enum { KIND_TURN, KIND_LOGIN, KIND_COUNT };
+static const char *const STREAMS[KIND_COUNT] = {"turns", "logins"};
+static const char *const DONE[KIND_COUNT] = {"turns_done", "logins_done"};
 
 typedef struct {
   uv_timer_t t;
@@ -274,24 +283,27 @@ static void finalize_death(cx_client *c) {
   lua_setfield(L, s, "pending");
   c->stream_requests = 0;
 
-  state_table(L, s, "streams");
-  int st = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, st)) {
-    lua_getfield(L, -1, "sinks");
-    if (lua_istable(L, -1)) {
-      int n = (int)cx_rawlen(L, -1);
-      for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
-        lua_pushnil(L);
-        lua_pushvalue(L, e);
-        cx_queue_push(c->m, L);
+  for (int kind = 0; kind < KIND_COUNT; kind++) {
+    state_table(L, s, STREAMS[kind]);
+    int st = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, st)) {
+      lua_getfield(L, -1, "sinks");
+      if (lua_istable(L, -1)) {
+        int n = (int)cx_rawlen(L, -1);
+        for (int i = 1; i <= n; i++) {
+          lua_rawgeti(L, -1, i);
+          lua_pushnil(L);
+          lua_pushvalue(L, e);
+          cx_queue_push(c->m, L);
+        }
       }
+      lua_pop(L, 2);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, s, STREAMS[kind]);
   }
-  lua_newtable(L);
-  lua_setfield(L, s, "streams");
   c->buffered = 0;
 
   lua_newtable(L);
@@ -342,17 +354,16 @@ static void exit_cb(uv_process_t *p, int64_t status, int sig) {
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
-/* Pushes a stream key ("turn:<id>"/"login:<id>") for a notification, or returns 0. */
+/* For a notification scoped to a turn or a login, pushes its raw id and returns the kind + 1;
+ * returns 0 (pushing nothing) for a global one. */
 static int stream_key(lua_State *L, int msg_params, const char *method, int *terminal) {
   *terminal = 0;
   if (!lua_istable(L, msg_params)) return 0;
-  if (strcmp(method, "account/login/completed") == 0) {
+  if (method[0] == 'a' && strcmp(method, "account/login/completed") == 0) {
     lua_getfield(L, msg_params, "loginId");
     if (lua_type(L, -1) == LUA_TSTRING) {
-      lua_pushfstring(L, "login:%s", lua_tostring(L, -1));
-      lua_replace(L, -2);
       *terminal = 1;
-      return 1;
+      return KIND_LOGIN + 1;
     }
     lua_pop(L, 1);
     return 0;
@@ -372,20 +383,18 @@ static int stream_key(lua_State *L, int msg_params, const char *method, int *ter
       return 0;
     }
   }
-  lua_pushfstring(L, "turn:%s", lua_tostring(L, -1));
-  lua_replace(L, -2);
-  *terminal = strcmp(method, "turn/completed") == 0;
-  return 1;
+  *terminal = method[0] == 't' && strcmp(method, "turn/completed") == 0;
+  return KIND_TURN + 1;
 }
 
-static void mark_completed(cx_client *c, lua_State *L, int s, int key) {
-  state_table(L, s, "completed");
+static void mark_completed(cx_client *c, lua_State *L, int s, int kind, int key) {
+  state_table(L, s, DONE[kind]);
   if (++c->completed_count > COMPLETED_MAX) {
     /* Forget old ids wholesale: a late event for one of them is merely buffered, bounded. */
     lua_pop(L, 1);
     lua_newtable(L);
     lua_pushvalue(L, -1);
-    lua_setfield(L, s, "completed");
+    lua_setfield(L, s, DONE[kind]);
     c->completed_count = 1;
   }
   lua_pushvalue(L, key);
@@ -394,20 +403,20 @@ static void mark_completed(cx_client *c, lua_State *L, int s, int key) {
   lua_pop(L, 1);
 }
 
-static void remove_stream(cx_client *c, lua_State *L, int s, int key, int streams, int stream) {
+static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, int streams, int stream) {
   lua_getfield(L, stream, "n");
   c->buffered -= (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
   lua_pushvalue(L, key);
   lua_pushnil(L);
   lua_rawset(L, streams);
-  mark_completed(c, L, s, key);
+  mark_completed(c, L, s, kind, key);
 }
 
-/* Routes the message at msg to the stream named by the key at key. */
-static void route_stream(cx_client *c, lua_State *L, int s, int key, int msg, int terminal) {
+/* Routes the message at msg to the stream of this kind whose id is at key. */
+static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, int msg, int terminal) {
   int top = lua_gettop(L);
-  state_table(L, s, "streams");
+  state_table(L, s, STREAMS[kind]);
   int streams = lua_gettop(L);
   lua_pushvalue(L, key);
   lua_rawget(L, streams);
@@ -422,13 +431,13 @@ static void route_stream(cx_client *c, lua_State *L, int s, int key, int msg, in
         lua_pushnil(L);
         cx_queue_push(c->m, L);
       }
-      if (terminal) remove_stream(c, L, s, key, streams, stream);
+      if (terminal) remove_stream(c, L, s, kind, key, streams, stream);
       lua_settop(L, top);
       return;
     }
     lua_pop(L, 1);
   } else {
-    state_table(L, s, "completed");
+    state_table(L, s, DONE[kind]);
     lua_pushvalue(L, key);
     lua_rawget(L, -2);
     int done = lua_toboolean(L, -1);
@@ -448,7 +457,7 @@ static void route_stream(cx_client *c, lua_State *L, int s, int key, int msg, in
   lua_pop(L, 1);
   if (terminal && c->stream_requests == 0) {
     /* It ended unwatched and no request in flight can claim it: drop its buffer. */
-    remove_stream(c, L, s, key, streams, stream);
+    remove_stream(c, L, s, kind, key, streams, stream);
   } else if (n < BUF_PER_STREAM && c->buffered < BUF_TOTAL) {
     state_table(L, stream, "buf");
     lua_pushvalue(L, msg);
@@ -466,10 +475,10 @@ static void route_stream(cx_client *c, lua_State *L, int s, int key, int msg, in
   lua_settop(L, top);
 }
 
-/* Adds the function at fn as a sink of the stream named by key and replays its buffer. */
-static void watch_stream(cx_client *c, lua_State *L, int s, int key, int fn) {
+/* Adds the function at fn as a sink of the stream (kind, id at key); replays its buffer. */
+static void watch_stream(cx_client *c, lua_State *L, int s, int kind, int key, int fn) {
   int top = lua_gettop(L);
-  state_table(L, s, "streams");
+  state_table(L, s, STREAMS[kind]);
   int streams = lua_gettop(L);
   lua_pushvalue(L, key);
   lua_rawget(L, streams);
@@ -501,7 +510,7 @@ static void watch_stream(cx_client *c, lua_State *L, int s, int key, int fn) {
     int done = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (done) {
-      remove_stream(c, L, s, key, streams, stream);
+      remove_stream(c, L, s, kind, key, streams, stream);
     } else {
       c->buffered -= n;
       lua_pushinteger(L, 0);
@@ -515,28 +524,30 @@ static void watch_stream(cx_client *c, lua_State *L, int s, int key, int fn) {
  * once no such request remains, nobody can claim them. */
 static void purge_done_streams(cx_client *c, lua_State *L, int s) {
   int top = lua_gettop(L);
-  state_table(L, s, "streams");
-  int streams = lua_gettop(L);
-  lua_newtable(L);
-  int doomed = lua_gettop(L), nd = 0;
-  lua_pushnil(L);
-  while (lua_next(L, streams)) {
-    lua_getfield(L, -1, "done");
-    if (lua_toboolean(L, -1)) {
-      lua_pushvalue(L, -3);
-      lua_rawseti(L, doomed, ++nd);
+  for (int kind = 0; kind < KIND_COUNT; kind++) {
+    state_table(L, s, STREAMS[kind]);
+    int streams = lua_gettop(L);
+    lua_newtable(L);
+    int doomed = lua_gettop(L), nd = 0;
+    lua_pushnil(L);
+    while (lua_next(L, streams)) {
+      lua_getfield(L, -1, "done");
+      if (lua_toboolean(L, -1)) {
+        lua_pushvalue(L, -3);
+        lua_rawseti(L, doomed, ++nd);
+      }
+      lua_pop(L, 2);
     }
-    lua_pop(L, 2);
+    for (int i = 1; i <= nd; i++) {
+      lua_rawgeti(L, doomed, i);
+      int key = lua_gettop(L);
+      lua_pushvalue(L, key);
+      lua_rawget(L, streams);
+      remove_stream(c, L, s, kind, key, streams, lua_gettop(L));
+      lua_settop(L, doomed);
+    }
+    lua_settop(L, top);
   }
-  for (int i = 1; i <= nd; i++) {
-    lua_rawgeti(L, doomed, i);
-    int key = lua_gettop(L);
-    lua_pushvalue(L, key);
-    lua_rawget(L, streams);
-    remove_stream(c, L, s, key, streams, lua_gettop(L));
-    lua_settop(L, doomed);
-  }
-  lua_settop(L, top);
 }
 
 static int is_overload(lua_State *L, int err) {
@@ -689,26 +700,20 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
   if (has_result && lua_isfunction(L, fn)) {
     lua_getfield(L, msg, "result");
     int r = lua_gettop(L);
-    int have_key = 0;
+    int kind = -1;
     if (lua_istable(L, r)) {
       lua_getfield(L, r, "turn");
       if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "id");
-        if (lua_type(L, -1) == LUA_TSTRING) {
-          lua_pushfstring(L, "turn:%s", lua_tostring(L, -1));
-          have_key = 1;
-        }
+        if (lua_type(L, -1) == LUA_TSTRING) kind = KIND_TURN;
       }
-      if (!have_key) {
+      if (kind < 0) {
         lua_settop(L, r);
         lua_getfield(L, r, "loginId");
-        if (lua_type(L, -1) == LUA_TSTRING) {
-          lua_pushfstring(L, "login:%s", lua_tostring(L, -1));
-          have_key = 1;
-        }
+        if (lua_type(L, -1) == LUA_TSTRING) kind = KIND_LOGIN;
       }
     }
-    if (have_key) watch_stream(c, L, s, lua_gettop(L), fn);
+    if (kind >= 0) watch_stream(c, L, s, kind, lua_gettop(L), fn);
     lua_settop(L, fn);
   }
   pending_remove(c, L, s, entry, id);
@@ -802,9 +807,9 @@ static int process_line(void *ud, const char *line, size_t len) {
       lua_pushvalue(L, msg);
       queue_sink(c, L, s, "on_request");
     }
-    int terminal;
-    if (stream_key(L, params, method, &terminal)) {
-      route_stream(c, L, s, lua_gettop(L), msg, terminal);
+    int terminal, kind = stream_key(L, params, method, &terminal);
+    if (kind) {
+      route_stream(c, L, s, kind - 1, lua_gettop(L), msg, terminal);
     } else {
       lua_pushvalue(L, msg);
       lua_pushnil(L);
@@ -845,6 +850,10 @@ static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
         protocol_error(c, L, c->s_idx, "out of memory while framing%s", "", 0);
     }
     lua_settop(L, top);
+    if ((c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof) {
+      uv_read_stop(st);
+      c->paused = 1;
+    }
   } else if (n < 0) {
     c->out_eof = 1;
     uv_read_stop(st);
@@ -1107,12 +1116,30 @@ static int l_respond(lua_State *L) { return answer(L, 0); }
 /* client:reject(id, code, message, data?) -> true | nil, msg, code */
 static int l_reject(lua_State *L) { return answer(L, 1); }
 
-/* client:watch(key, fn): fn(msg) for every event of the stream "turn:<id>"/"login:<id>",
- * replaying what arrived before; fn(nil, err) if the process dies first. */
+/* Parses the stream key at index 2 ("turn:<id>" / "login:<id>"): returns the kind and
+ * pushes the id, or raises an argument error. */
+static int parse_key(lua_State *L) {
+  size_t len;
+  const char *k = luaL_checklstring(L, 2, &len);
+  if (len > 5 && memcmp(k, "turn:", 5) == 0) {
+    lua_pushlstring(L, k + 5, len - 5);
+    return KIND_TURN;
+  }
+  if (len > 6 && memcmp(k, "login:", 6) == 0) {
+    lua_pushlstring(L, k + 6, len - 6);
+    return KIND_LOGIN;
+  }
+  return luaL_argerror(L, 2, "expected \"turn:<id>\" or \"login:<id>\"");
+}
+
+/* client:watch(key, fn) -> true | false[, why]: fn(msg) for every event of the stream
+ * "turn:<id>"/"login:<id>", replaying what arrived before; fn(nil, err) if the process dies. */
 static int l_watch(lua_State *L) {
   cx_client *c = check_client(L);
-  luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  int kind = parse_key(L);
+  int id = lua_gettop(L);
   cx_getuservalue(L, 1);
   int s = lua_gettop(L);
   lua_getfield(L, s, "death");
@@ -1125,8 +1152,8 @@ static int l_watch(lua_State *L) {
     return 1;
   }
   lua_pop(L, 1);
-  state_table(L, s, "completed");
-  lua_pushvalue(L, 2);
+  state_table(L, s, DONE[kind]);
+  lua_pushvalue(L, id);
   lua_rawget(L, -2);
   if (lua_toboolean(L, -1)) {
     lua_pushboolean(L, 0);
@@ -1134,7 +1161,7 @@ static int l_watch(lua_State *L) {
     return 2;
   }
   lua_settop(L, s);
-  watch_stream(c, L, s, 2, 3);
+  watch_stream(c, L, s, kind, id, 3);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1142,10 +1169,12 @@ static int l_watch(lua_State *L) {
 /* client:unwatch(key, fn) */
 static int l_unwatch(lua_State *L) {
   check_client(L);
-  luaL_checkstring(L, 2);
+  lua_settop(L, 3);
+  int kind = parse_key(L);
+  int id = lua_gettop(L);
   cx_getuservalue(L, 1);
-  state_table(L, lua_gettop(L), "streams");
-  lua_pushvalue(L, 2);
+  state_table(L, lua_gettop(L), STREAMS[kind]);
+  lua_pushvalue(L, id);
   lua_rawget(L, -2);
   if (lua_istable(L, -1)) {
     lua_getfield(L, -1, "sinks");
@@ -1415,6 +1444,16 @@ static int l_report_fn(lua_State *L) {
     lua_call(L, 1, 0);
   }
   return 0;
+}
+
+/* After the queue was drained: resume reading where backpressure paused it. */
+void cx_clients_resume(cx_module *m) {
+  for (cx_client *c = m->clients; c; c = c->next) {
+    if (c->paused && !c->out_eof && !c->dead) {
+      c->paused = 0;
+      uv_read_start((uv_stream_t *)&c->out, alloc_cb, out_read);
+    }
+  }
 }
 
 void cx_client_register(lua_State *L) {

@@ -92,46 +92,11 @@ static int l_drain(lua_State *L) {
   }
   if (m->qhead == m->qtail) m->qhead = m->qtail = 1;
   lua_pop(L, 2);
+  cx_clients_resume(m);
   return 0;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
-
-/* Debian's lua-cjson 2.1 under Lua 5.4 returns every number as a float; give integral
- * values their integer subtype back, so ids, counts and exit codes print as integers. */
-static void fix_integers(lua_State *L, int idx, int depth) {
-#if LUA_VERSION_NUM >= 503
-  if (depth > 1000 || !lua_checkstack(L, 3)) return;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int t = lua_type(L, -1);
-    if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      lua_Number n = lua_tonumber(L, -1);
-      lua_Integer i;
-      if (lua_numbertointeger(n, &i) && (lua_Number)i == n) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        lua_pushinteger(L, i);
-        lua_rawset(L, idx);
-        continue;
-      }
-    } else if (t == LUA_TTABLE) {
-      fix_integers(L, lua_gettop(L), depth + 1);
-    }
-    lua_pop(L, 1);
-  }
-#else
-  (void)L; (void)idx; (void)depth;
-#endif
-}
-
-int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_decode);
-  lua_pushlstring(L, s, len);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
-  if (m->fix_integers && lua_istable(L, -1)) fix_integers(L, lua_gettop(L), 0);
-  return 0;
-}
 
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen) {
   idx = cx_absindex(L, idx);
@@ -181,7 +146,7 @@ static int l_encode(lua_State *L) { return encode_with(L, 0); }
 /* core.toml(value) -> toml | nil, message, "EINVAL" */
 static int l_toml(lua_State *L) { return encode_with(L, 1); }
 
-/* core.decode(json) -> value | nil, message, "EINVAL" (host cjson; null is core.null) */
+/* core.decode(json) -> value | nil, message, "EINVAL" (the core's decoder; null is core.null) */
 static int l_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -534,18 +499,13 @@ static int init_module(lua_State *L, cx_module *m) {
     m->in_nvim = 1;
     /* Neovim opens luv at startup; make sure before reading its context. */
     if (luaL_dostring(L, "local _ = vim.loop")) lua_pop(L, 1);
-    m->ref_decode = ref_global_path(L, "return vim.json.decode");
     m->ref_null = ref_global_path(L, "return vim.NIL");
   } else {
-    m->ref_decode = ref_global_path(L, "return require('cjson').decode");
-    m->ref_null = ref_global_path(L, "return require('cjson').null");
-    if (luaL_dostring(L, "return math.type and math.type(require('cjson').decode('[1]')[1]) == 'float'") == LUA_OK) {
-      m->fix_integers = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-    }
+    /* cjson.null is a NULL light userdata; the same value, without needing cjson loaded */
+    lua_pushlightuserdata(L, NULL);
+    m->ref_null = luaL_ref(L, LUA_REGISTRYINDEX);
   }
-  if (m->ref_decode == LUA_NOREF || m->ref_null == LUA_NOREF)
-    return luaL_error(L, "codex.core needs lua-cjson (require('cjson')) or Neovim's vim.json");
+  if (m->ref_null == LUA_NOREF) return luaL_error(L, "codex.core: vim.NIL not found");
 
   /* Inside Neovim, its own loop (through luv's context). Under plain Lua the module owns a
    * loop: sharing luv's would let luv's loop finaliser walk and close our handles as its

@@ -24,9 +24,8 @@ typedef struct cx_module {
   uv_loop_t *loop; /* the host's loop (Neovim's or luv's), or one we own */
   int owns_loop;
   int in_nvim; /* deliver through vim.schedule instead of our idle handle */
-  int fix_integers; /* Lua 5.4 with a cjson that returns every number as a float */
   /* registry refs */
-  int ref_null, ref_decode, ref_schedule, ref_queue, ref_drain, ref_array_mt, ref_error_mt, ref_clients;
+  int ref_null, ref_schedule, ref_queue, ref_drain, ref_array_mt, ref_error_mt, ref_clients;
   /* delivery queue of (fn, a, b) triples, indices into the queue table */
   long qhead, qtail;
   int wake_pending;
@@ -42,13 +41,14 @@ void cx_queue_push(cx_module *m, lua_State *L);
 /* Push an error object: {kind, message, code?, method?, data? (at data_idx, 0 = none)}. */
 void cx_push_error(lua_State *L, const char *kind, const char *message, int has_code, long long code,
                    const char *method, int data_idx);
-/* Decode one JSON line with the host's cjson; pushes the value, or returns -1 and pushes a message. */
+/* Decode one JSON text (json_decode.c); pushes the value, or returns -1 and pushes a message. */
 int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len);
 /* Encode the value at idx as one JSON line (with "\n") into b. */
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);
 
 int cx_client_spawn(lua_State *L);
 void cx_client_register(lua_State *L);
+void cx_clients_resume(cx_module *m);
 /* Called when the Lua state closes: stop every child, waiting for it on an owned loop. */
 void cx_clients_shutdown(cx_module *m);
 #endif

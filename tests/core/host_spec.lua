@@ -44,6 +44,25 @@ describe("host", function()
       c:close()
       expect.same(seen, { notif = false, response = false, stream = false })
     end)
+
+    it("ends the app-server when Neovim quits (VimLeavePre)", function()
+      local nvim = os.getenv("CODEX_TEST_NVIM")
+      if not nvim then return pending("CODEX_TEST_NVIM not set") end
+      local pid_file = TEST_ROOT .. "/.testenv/quit_pid"
+      os.remove(pid_file)
+      local job = vim.fn.jobstart({ nvim, "--headless", "-u", "NONE", "-i", "NONE", "-c",
+        "luafile " .. TEST_ROOT .. "/tests/fixtures/quit_with_client.lua" }, {
+        env = { CODEX_ROOT = TEST_ROOT, CODEX_PID_FILE = pid_file },
+      })
+      expect.eq(vim.fn.jobwait({ job }, 20000)[1], 0, "child Neovim exit status")
+      local f = assert(io.open(pid_file), "the child wrote the app-server pid")
+      local pid = tonumber(f:read("*a"))
+      f:close()
+      -- The app-server was reaped before Neovim exited: it is gone, not a zombie or orphan.
+      local stat = io.open("/proc/" .. pid .. "/stat")
+      if stat then stat:close() end
+      expect.falsy(stat, "app-server " .. pid .. " still exists after :qa")
+    end)
   else
     it("owns a loop under plain Lua and pumps it in core.step", function()
       local info = core.info()

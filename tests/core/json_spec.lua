@@ -56,8 +56,11 @@ describe("json encode", function()
   end)
 end)
 
+-- The reference decoder of the host: vim.json in Neovim, lua-cjson under Lua 5.4.
+local ok_cjson, host_json = pcall(function() return vim and vim.json or require("cjson") end)
+
 describe("json decode", function()
-  it("decodes with the host cjson: null is core.null, integers stay integers", function()
+  it("decodes null as core.null and keeps integers integers", function()
     local v = core.decode('{"a":null,"n":7,"f":1.25,"s":"é","l":[1,2]}')
     expect.eq(v.a, core.null)
     expect.eq(v.n, 7)
@@ -67,10 +70,72 @@ describe("json decode", function()
     expect.same(v.l, { 1, 2 })
   end)
 
-  it("returns nil, message for invalid JSON", function()
-    local v, err = core.decode("{nope")
+  it("returns nil, message (with the position) for invalid JSON", function()
+    for _, bad in ipairs({ "{nope", "[1,2", '{"a" 1}', '"unterminated', "01", "1.", "-", "tru", "[1,]x",
+                           '{"a":1} trailing', '"ctl\1char"', '"bad \\q escape"', "" }) do
+      local v, err, code = core.decode(bad)
+      expect.eq(v, nil, bad)
+      expect.match(err, "at character %d+", bad)
+      expect.eq(code, "EINVAL")
+    end
+  end)
+
+  it("decodes escapes, surrogate pairs and raw UTF-8", function()
+    expect.eq(core.decode([["a\"b\\c\/d\n\t\r\b\f"]]), 'a"b\\c/d\n\t\r\b\f')
+    expect.eq(core.decode([["\u00e9\u2713\ud83d\ude00"]]), "é✓😀")
+    expect.eq(core.decode([["lone \ud83d surrogate"]]), "lone \239\191\189 surrogate")
+    expect.eq(core.decode('"raw é ✓"'), "raw é ✓")
+    expect.eq(core.decode('"\255\254 invalid bytes pass through"'), "\255\254 invalid bytes pass through")
+  end)
+
+  it("decodes numbers like the host does, with integers as integers", function()
+    local v = core.decode("[0,-0,7,-42,9007199254740993,1.5,-2.5e3,1E2,123456789012345678901234,0.1]")
+    expect.eq(v[3], 7)
+    expect.eq(v[4], -42)
+    expect.eq(v[6], 1.5)
+    expect.eq(v[7], -2500)
+    expect.eq(v[8], 100)
+    expect.eq(v[9], 1.2345678901234568e23)
+    expect.eq(v[10], 0.1)
+    if math.type then
+      expect.eq(math.type(v[5]), "integer")
+      expect.eq(v[5], 9007199254740993)
+      expect.eq(math.type(v[8]), "float")
+    end
+  end)
+
+  it("marks empty arrays so they encode back as []", function()
+    local v = core.decode('{"items":[],"o":{}}')
+    expect.eq(core.encode(v.items), "[]")
+    expect.eq(core.encode(v.o), "{}")
+  end)
+
+  it("rejects nesting deeper than 1000 levels without crashing", function()
+    local v, err = core.decode(("["):rep(5000) .. ("]"):rep(5000))
     expect.eq(v, nil)
-    expect.truthy(type(err) == "string" and #err > 0)
+    expect.match(err, "deep")
+    expect.truthy(core.decode(("["):rep(500) .. ("]"):rep(500)))
+  end)
+
+  it("gives the same values as the host's cjson on protocol messages", function()
+    if not ok_cjson then return pending("no host cjson") end
+    local corpus = {
+      [[{"method":"item/agentMessage/delta","params":{"threadId":"thr_1","turnId":"t1","itemId":"msg-1","delta":"He said \"hi\"\n\u00e9"},"emittedAtMs":1795970237123}]],
+      '{"id":3,"result":{"thread":{"id":"x","turns":[{"id":"t","items":[{"type":"agentMessage","text":"ok","phase":null}],"status":"completed","durationMs":12}]},"sandbox":{"type":"readOnly","networkAccess":false}}}',
+      '{"id":0,"method":"item/commandExecution/requestApproval","params":{"threadId":"a","turnId":"b","itemId":"c","reason":null,"availableDecisions":["accept",{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["touch","x"]}},"cancel"]}}',
+      '{"id":9,"error":{"code":-32001,"message":"Server overloaded; retry later."}}',
+      '{"method":"thread/tokenUsage/updated","params":{"tokenUsage":{"total":{"totalTokens":120,"inputTokens":100.5,"cachedInputTokens":0}}}}',
+    }
+    local function same(a, b, path)
+      if type(a) ~= type(b) then error(("%s: %s vs %s"):format(path, tostring(a), tostring(b))) end
+      if type(a) ~= "table" then
+        if a ~= b then error(("%s: %s vs %s"):format(path, tostring(a), tostring(b))) end
+        return
+      end
+      for k, v in pairs(a) do same(v, b[k], path .. "." .. tostring(k)) end
+      for k in pairs(b) do if a[k] == nil then error(path .. "." .. tostring(k) .. " missing") end end
+    end
+    for _, line in ipairs(corpus) do same(core.decode(line), host_json.decode(line), "$") end
   end)
 
   it("round-trips a protocol message", function()

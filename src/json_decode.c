@@ -1,0 +1,288 @@
+/* json_decode.c: JSON text -> Lua values, straight from the framer's buffer.
+ *
+ * Why not the host's cjson: cjson.decode needs the line as a Lua string first (a copy of every
+ * byte plus a garbage string per message) and, as Debian builds it for Lua 5.4, returns every
+ * number as a float, which the core then had to walk and repair. Decoding in place removes
+ * both costs (bench/README.md has the measurements) while producing the values cjson does:
+ * objects and arrays are tables, null is the host's null sentinel (cjson.null / vim.NIL),
+ * strings are the raw UTF-8 bytes. Two deliberate differences: integers are Lua integers
+ * under 5.4, and an empty array gets the array marker, so it encodes back as [].
+ *
+ * Runs under lua_pcall (cx_decode), so a Lua memory error cannot unwind through libuv. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+#define MAX_DEPTH 1000
+
+typedef struct {
+  lua_State *L;
+  const char *p, *start, *end;
+  int null_idx, array_mt_idx;
+  cx_strbuf scratch; /* for strings with escapes */
+  char err[160];
+} dec;
+
+static int fail(dec *d, const char *what) {
+  snprintf(d->err, sizeof d->err, "%s at character %d", what, (int)(d->p - d->start) + 1);
+  return -1;
+}
+
+static void skip_ws(dec *d) {
+  while (d->p < d->end && (*d->p == ' ' || *d->p == '\t' || *d->p == '\n' || *d->p == '\r')) d->p++;
+}
+
+static int hex4(const char *s, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int put_utf8(cx_strbuf *b, unsigned cp) {
+  char t[4];
+  size_t n;
+  if (cp < 0x80) { t[0] = (char)cp; n = 1; }
+  else if (cp < 0x800) { t[0] = (char)(0xC0 | (cp >> 6)); t[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+  else if (cp < 0x10000) {
+    t[0] = (char)(0xE0 | (cp >> 12)); t[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); t[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+  } else {
+    t[0] = (char)(0xF0 | (cp >> 18)); t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    t[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); t[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+  }
+  return cx_strbuf_append(b, t, n);
+}
+
+/* d->p is just past the opening quote. Pushes the string. */
+static int parse_string(dec *d) {
+  const char *s = d->p;
+  /* Fast path: no escapes, the bytes go to Lua as they are. */
+  while (d->p < d->end && *d->p != '"' && *d->p != '\\') {
+    if ((unsigned char)*d->p < 0x20) return fail(d, "control character in string");
+    d->p++;
+  }
+  if (d->p >= d->end) return fail(d, "unterminated string");
+  if (*d->p == '"') {
+    lua_pushlstring(d->L, s, (size_t)(d->p - s));
+    d->p++;
+    return 0;
+  }
+  cx_strbuf *b = &d->scratch;
+  b->len = 0;
+  if (cx_strbuf_append(b, s, (size_t)(d->p - s))) return fail(d, "out of memory");
+  while (d->p < d->end) {
+    char c = *d->p;
+    if (c == '"') {
+      d->p++;
+      lua_pushlstring(d->L, b->data, b->len);
+      return 0;
+    }
+    if ((unsigned char)c < 0x20) return fail(d, "control character in string");
+    if (c != '\\') {
+      const char *run = d->p;
+      while (d->p < d->end && *d->p != '"' && *d->p != '\\' && (unsigned char)*d->p >= 0x20) d->p++;
+      if (cx_strbuf_append(b, run, (size_t)(d->p - run))) return fail(d, "out of memory");
+      continue;
+    }
+    if (++d->p >= d->end) break;
+    char e = *d->p++;
+    char out;
+    switch (e) {
+      case '"': out = '"'; break;
+      case '\\': out = '\\'; break;
+      case '/': out = '/'; break;
+      case 'b': out = '\b'; break;
+      case 'f': out = '\f'; break;
+      case 'n': out = '\n'; break;
+      case 'r': out = '\r'; break;
+      case 't': out = '\t'; break;
+      case 'u': {
+        unsigned cp, lo;
+        if (d->end - d->p < 4 || hex4(d->p, &cp)) return fail(d, "invalid \\u escape");
+        d->p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          /* A high surrogate must be followed by a low one; otherwise write U+FFFD. */
+          if (d->end - d->p >= 6 && d->p[0] == '\\' && d->p[1] == 'u' && !hex4(d->p + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+            d->p += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else {
+            cp = 0xFFFD;
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          cp = 0xFFFD;
+        }
+        if (put_utf8(b, cp)) return fail(d, "out of memory");
+        continue;
+      }
+      default: d->p--; return fail(d, "invalid escape");
+    }
+    if (cx_strbuf_putc(b, out)) return fail(d, "out of memory");
+  }
+  return fail(d, "unterminated string");
+}
+
+static int parse_number(dec *d) {
+  const char *s = d->p;
+  int neg = 0;
+  if (*d->p == '-') { neg = 1; d->p++; }
+  const char *digits = d->p;
+  unsigned long long v = 0;
+  int overflow = 0;
+  while (d->p < d->end && *d->p >= '0' && *d->p <= '9') {
+    unsigned dgt = (unsigned)(*d->p - '0');
+    if (v > (9223372036854775807ULL - dgt) / 10) overflow = 1;
+    v = v * 10 + dgt;
+    d->p++;
+  }
+  if (d->p == digits) return fail(d, "invalid number");
+  if (*digits == '0' && d->p - digits > 1) return fail(d, "invalid number (leading zero)");
+  int is_float = d->p < d->end && (*d->p == '.' || *d->p == 'e' || *d->p == 'E');
+  if (!is_float && !overflow) {
+    long long iv = neg ? -(long long)v : (long long)v;
+    cx_pushinteger(d->L, iv);
+    return 0;
+  }
+  if (d->p < d->end && *d->p == '.') {
+    d->p++;
+    const char *f = d->p;
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9') d->p++;
+    if (d->p == f) return fail(d, "invalid number");
+  }
+  if (d->p < d->end && (*d->p == 'e' || *d->p == 'E')) {
+    d->p++;
+    if (d->p < d->end && (*d->p == '+' || *d->p == '-')) d->p++;
+    const char *x = d->p;
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9') d->p++;
+    if (d->p == x) return fail(d, "invalid number");
+  }
+  char tmp[64];
+  size_t n = (size_t)(d->p - s);
+  char *buf = n < sizeof tmp ? tmp : malloc(n + 1);
+  if (!buf) return fail(d, "out of memory");
+  memcpy(buf, s, n);
+  buf[n] = 0;
+  double x = strtod(buf, NULL);
+  if (buf != tmp) free(buf);
+  lua_pushnumber(d->L, (lua_Number)x);
+  return 0;
+}
+
+static int literal(dec *d, const char *word, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) return fail(d, "invalid token");
+  d->p += n;
+  return 0;
+}
+
+static int parse_value(dec *d, int depth);
+
+static int parse_array(dec *d, int depth) {
+  lua_State *L = d->L;
+  d->p++; /* [ */
+  lua_newtable(L);
+  int t = lua_gettop(L), i = 0;
+  skip_ws(d);
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
+    lua_pushvalue(L, d->array_mt_idx);
+    lua_setmetatable(L, t);
+    return 0;
+  }
+  for (;;) {
+    if (parse_value(d, depth + 1)) return -1;
+    lua_rawseti(L, t, ++i);
+    skip_ws(d);
+    if (d->p >= d->end) return fail(d, "unterminated array");
+    if (*d->p == ',') { d->p++; continue; }
+    if (*d->p == ']') { d->p++; return 0; }
+    return fail(d, "expected ',' or ']'");
+  }
+}
+
+static int parse_object(dec *d, int depth) {
+  lua_State *L = d->L;
+  d->p++; /* { */
+  lua_newtable(L);
+  int t = lua_gettop(L);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+    return 0;
+  }
+  for (;;) {
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != '"') return fail(d, "expected a string key");
+    d->p++;
+    if (parse_string(d)) return -1;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != ':') return fail(d, "expected ':'");
+    d->p++;
+    if (parse_value(d, depth + 1)) return -1;
+    lua_rawset(L, t);
+    skip_ws(d);
+    if (d->p >= d->end) return fail(d, "unterminated object");
+    if (*d->p == ',') { d->p++; continue; }
+    if (*d->p == '}') { d->p++; return 0; }
+    return fail(d, "expected ',' or '}'");
+  }
+}
+
+static int parse_value(dec *d, int depth) {
+  if (depth > MAX_DEPTH) return fail(d, "nesting too deep");
+  if (!lua_checkstack(d->L, 4)) return fail(d, "Lua stack exhausted");
+  skip_ws(d);
+  if (d->p >= d->end) return fail(d, "unexpected end of input");
+  switch (*d->p) {
+    case '{': return parse_object(d, depth);
+    case '[': return parse_array(d, depth);
+    case '"': d->p++; return parse_string(d);
+    case 't': if (literal(d, "true", 4)) return -1; lua_pushboolean(d->L, 1); return 0;
+    case 'f': if (literal(d, "false", 5)) return -1; lua_pushboolean(d->L, 0); return 0;
+    case 'n': if (literal(d, "null", 4)) return -1; lua_pushvalue(d->L, d->null_idx); return 0;
+    default:
+      if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9')) return parse_number(d);
+      return fail(d, "unexpected character");
+  }
+}
+
+/* Protected entry: upvalues none; args: lightuserdata(const char*), length, null, array_mt. */
+static int decode_protected(lua_State *L) {
+  dec *d = lua_touserdata(L, 1);
+  d->L = L;
+  d->null_idx = 2;
+  d->array_mt_idx = 3;
+  if (parse_value(d, 0)) {
+    lua_pushstring(L, d->err);
+    return lua_error(L);
+  }
+  skip_ws(d);
+  if (d->p != d->end) {
+    fail(d, "trailing characters");
+    lua_pushstring(L, d->err);
+    return lua_error(L);
+  }
+  return 1;
+}
+
+int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
+  dec d;
+  d.p = d.start = s;
+  d.end = s + len;
+  d.err[0] = 0;
+  cx_strbuf_init(&d.scratch);
+  lua_pushcfunction(L, decode_protected);
+  lua_pushlightuserdata(L, &d);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  int rc = lua_pcall(L, 3, 1, 0);
+  cx_strbuf_free(&d.scratch);
+  return rc == LUA_OK ? 0 : -1;
+}
