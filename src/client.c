@@ -795,7 +795,7 @@ static int process_line(void *ud, const char *line, size_t len) {
   } else if (has_id) {
     handle_server_request(c, L, s, msg, params);
   } else {
-    if (strcmp(method, "serverRequest/resolved") == 0 && lua_istable(L, params)) {
+    if (method[0] == 's' && strcmp(method, "serverRequest/resolved") == 0 && lua_istable(L, params)) {
       /* The server settled a request (our answer, an interrupt, the turn's end): drop it
        * and tell its owner, who closes any prompt. */
       state_table(L, s, "requests");
@@ -839,15 +839,33 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->rbuf, READ_CHUNK);
 }
 
+/* Frames, decodes and routes one chunk. Protected as a whole (one lua_pcall per read, not
+ * per message): the only errors possible here are Lua memory errors. */
+static int read_chunk_protected(lua_State *L) {
+  cx_client *c = lua_touserdata(L, 1);
+  const char *data = lua_touserdata(L, 2);
+  size_t n = (size_t)lua_tointeger(L, 3);
+  lua_settop(L, 0);
+  if (!push_state(c, L)) return 0;
+  c->s_idx = lua_gettop(L);
+  if (cx_framer_feed(&c->out_fr, data, n) < 0)
+    protocol_error(c, L, c->s_idx, "out of memory while framing%s", "", 0);
+  return 0;
+}
+
 static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   cx_client *c = st->data;
   if (n > 0) {
+    if (!c->ud_alive || c->m->closing) return;
     lua_State *L = c->m->L;
     int top = lua_gettop(L);
-    if (push_state(c, L)) {
-      c->s_idx = lua_gettop(L);
-      if (cx_framer_feed(&c->out_fr, buf->base, (size_t)n) < 0)
-        protocol_error(c, L, c->s_idx, "out of memory while framing%s", "", 0);
+    lua_pushcfunction(L, read_chunk_protected);
+    lua_pushlightuserdata(L, c);
+    lua_pushlightuserdata(L, buf->base);
+    lua_pushinteger(L, (lua_Integer)n);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+      fprintf(stderr, "codex.core: dropped a chunk of app-server output: %s\n", lua_tostring(L, -1));
+      c->protocol_errors++;
     }
     lua_settop(L, top);
     if ((c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof) {

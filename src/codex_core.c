@@ -146,7 +146,8 @@ static int l_encode(lua_State *L) { return encode_with(L, 0); }
 /* core.toml(value) -> toml | nil, message, "EINVAL" */
 static int l_toml(lua_State *L) { return encode_with(L, 1); }
 
-/* core.decode(json) -> value | nil, message, "EINVAL" (the core's decoder; null is core.null) */
+/* core.decode(json) -> value | nil, message, "EINVAL" (the core's decoder; null is core.null)
+ * (a Lua function, so a memory error simply raises to its caller) */
 static int l_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -447,6 +448,7 @@ static int module_gc(lua_State *L) {
   cx_module *m = lua_touserdata(L, 1);
   m->closing = 1;
   cx_clients_shutdown(m);
+  cx_strbuf_free(&m->scratch);
   if (m->step_ready) {
     uv_close((uv_handle_t *)&m->step_timer, NULL);
     m->step_ready = 0;

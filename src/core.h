@@ -32,6 +32,7 @@ typedef struct cx_module {
   uv_timer_t step_timer; /* plain Lua: bounds the wait of core.step */
   int step_ready, in_step;
   cx_client *clients; /* every client whose process may still be running */
+  cx_strbuf scratch;  /* the JSON decoder's buffer for strings with escapes */
   int closing; /* the Lua state is being closed */
 } cx_module;
 
@@ -41,7 +42,8 @@ void cx_queue_push(cx_module *m, lua_State *L);
 /* Push an error object: {kind, message, code?, method?, data? (at data_idx, 0 = none)}. */
 void cx_push_error(lua_State *L, const char *kind, const char *message, int has_code, long long code,
                    const char *method, int data_idx);
-/* Decode one JSON text (json_decode.c); pushes the value, or returns -1 and pushes a message. */
+/* Decode one JSON text (json_decode.c); pushes the value, or returns -1 and pushes a message.
+ * Raises only on memory errors: call it under a lua_pcall. */
 int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len);
 /* Encode the value at idx as one JSON line (with "\n") into b. */
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);

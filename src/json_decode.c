@@ -8,8 +8,10 @@
  * strings are the raw UTF-8 bytes. Two deliberate differences: integers are Lua integers
  * under 5.4, and an empty array gets the array marker, so it encodes back as [].
  *
- * Runs under lua_pcall (cx_decode), so a Lua memory error cannot unwind through libuv. */
-#include <errno.h>
+ * Parse errors are returned, never raised. The only Lua errors possible are memory errors,
+ * so callers run it under a lua_pcall somewhere up the stack (the read callback protects a
+ * whole chunk at once) and a memory error never unwinds through libuv. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@ typedef struct {
   lua_State *L;
   const char *p, *start, *end;
   int null_idx, array_mt_idx;
-  cx_strbuf scratch; /* for strings with escapes */
+  cx_strbuf *scratch; /* for strings with escapes; kept across calls to avoid malloc */
   char err[160];
 } dec;
 
@@ -62,21 +64,36 @@ static int put_utf8(cx_strbuf *b, unsigned cp) {
   return cx_strbuf_append(b, t, n);
 }
 
+/* Advances p past bytes that need no attention in a string: not '"', '\\' nor a control
+ * character. Eight bytes at a time (SWAR), since strings are most of a message's bytes. */
+static const char *scan_plain(const char *p, const char *end) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    /* a zero byte in q or b, or a byte < 0x20 in w, makes its high bit set here */
+    uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
+    if (hit & highs) break;
+    p += 8;
+  }
+  while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+  return p;
+}
+
 /* d->p is just past the opening quote. Pushes the string. */
 static int parse_string(dec *d) {
   const char *s = d->p;
   /* Fast path: no escapes, the bytes go to Lua as they are. */
-  while (d->p < d->end && *d->p != '"' && *d->p != '\\') {
-    if ((unsigned char)*d->p < 0x20) return fail(d, "control character in string");
-    d->p++;
-  }
+  d->p = scan_plain(d->p, d->end);
+  if (d->p < d->end && (unsigned char)*d->p < 0x20) return fail(d, "control character in string");
   if (d->p >= d->end) return fail(d, "unterminated string");
   if (*d->p == '"') {
     lua_pushlstring(d->L, s, (size_t)(d->p - s));
     d->p++;
     return 0;
   }
-  cx_strbuf *b = &d->scratch;
+  cx_strbuf *b = d->scratch;
   b->len = 0;
   if (cx_strbuf_append(b, s, (size_t)(d->p - s))) return fail(d, "out of memory");
   while (d->p < d->end) {
@@ -89,7 +106,7 @@ static int parse_string(dec *d) {
     if ((unsigned char)c < 0x20) return fail(d, "control character in string");
     if (c != '\\') {
       const char *run = d->p;
-      while (d->p < d->end && *d->p != '"' && *d->p != '\\' && (unsigned char)*d->p >= 0x20) d->p++;
+      d->p = scan_plain(d->p, d->end);
       if (cx_strbuf_append(b, run, (size_t)(d->p - run))) return fail(d, "out of memory");
       continue;
     }
@@ -187,7 +204,7 @@ static int parse_value(dec *d, int depth);
 static int parse_array(dec *d, int depth) {
   lua_State *L = d->L;
   d->p++; /* [ */
-  lua_newtable(L);
+  lua_createtable(L, 4, 0);
   int t = lua_gettop(L), i = 0;
   skip_ws(d);
   if (d->p < d->end && *d->p == ']') {
@@ -210,7 +227,9 @@ static int parse_array(dec *d, int depth) {
 static int parse_object(dec *d, int depth) {
   lua_State *L = d->L;
   d->p++; /* { */
-  lua_newtable(L);
+  /* Presized: protocol objects mostly have 3-8 fields; growing 0->1->2->4->8 would rehash
+   * four times. */
+  lua_createtable(L, 0, 4);
   int t = lua_gettop(L);
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
@@ -253,36 +272,30 @@ static int parse_value(dec *d, int depth) {
   }
 }
 
-/* Protected entry: upvalues none; args: lightuserdata(const char*), length, null, array_mt. */
-static int decode_protected(lua_State *L) {
-  dec *d = lua_touserdata(L, 1);
-  d->L = L;
-  d->null_idx = 2;
-  d->array_mt_idx = 3;
-  if (parse_value(d, 0)) {
-    lua_pushstring(L, d->err);
-    return lua_error(L);
-  }
-  skip_ws(d);
-  if (d->p != d->end) {
-    fail(d, "trailing characters");
-    lua_pushstring(L, d->err);
-    return lua_error(L);
-  }
-  return 1;
-}
-
 int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
   dec d;
+  d.L = L;
   d.p = d.start = s;
   d.end = s + len;
   d.err[0] = 0;
-  cx_strbuf_init(&d.scratch);
-  lua_pushcfunction(L, decode_protected);
-  lua_pushlightuserdata(L, &d);
+  d.scratch = &m->scratch;
+  int top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  d.null_idx = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
-  int rc = lua_pcall(L, 3, 1, 0);
-  cx_strbuf_free(&d.scratch);
-  return rc == LUA_OK ? 0 : -1;
+  d.array_mt_idx = lua_gettop(L);
+  int rc = parse_value(&d, 0);
+  if (rc == 0) {
+    skip_ws(&d);
+    if (d.p != d.end) rc = fail(&d, "trailing characters");
+  }
+  if (m->scratch.cap > 1 << 20) cx_strbuf_free(&m->scratch); /* don't keep a huge one */
+  if (rc) {
+    lua_settop(L, top);
+    lua_pushstring(L, d.err);
+    return -1;
+  }
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
+  return 0;
 }
