@@ -768,6 +768,7 @@ static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, in
 
 static int process_line(void *ud, const char *line, size_t len) {
   cx_client *c = ud;
+  if (c->dead) return 1; /* closed: what is still in the chunk has nobody to go to */
   lua_State *L = c->m->L;
   int s = c->s_idx;
   int top = lua_gettop(L);

@@ -284,18 +284,22 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
-typedef struct {
+typedef struct cx_timer cx_timer;
+struct cx_timer {
   uv_timer_t t;
   cx_module *m;
-  int ref_fn;
+  int ref_fn, ref_slot; /* the callback, and the cancel closure's slot (kept alive while armed) */
+  cx_timer **slot;      /* cleared when the timer is released, so cancel() becomes a no-op */
   int active;
-} cx_timer;
+};
 
 static void timer_closed(uv_handle_t *h) { free(h->data); }
 
 static void timer_release(lua_State *L, cx_timer *t) {
   if (!t->active) return;
   t->active = 0;
+  *t->slot = NULL;
+  luaL_unref(L, LUA_REGISTRYINDEX, t->ref_slot);
   luaL_unref(L, LUA_REGISTRYINDEX, t->ref_fn);
   uv_timer_stop(&t->t);
   uv_close((uv_handle_t *)&t->t, timer_closed);
@@ -315,10 +319,7 @@ static void timer_cb(uv_timer_t *h) {
 /* core.timer(ms, fn) -> cancel(): fn() runs once, scheduled, after ms; cancel() prevents it. */
 static int l_timer_cancel(lua_State *L) {
   cx_timer **pt = lua_touserdata(L, lua_upvalueindex(1));
-  if (*pt) {
-    timer_release(L, *pt);
-    *pt = NULL;
-  }
+  if (*pt) timer_release(L, *pt);
   return 0;
 }
 
@@ -335,10 +336,13 @@ static int l_timer(lua_State *L) {
   uv_timer_init(m->loop, &t->t);
   t->t.data = t;
   uv_timer_start(&t->t, timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
-  /* The cancel closure holds a slot that the timer clears when it fires. Simple and safe
-   * because both run on the Lua thread: the slot is checked before use. */
+  /* The cancel closure holds a slot that the timer clears when it fires or is cancelled;
+   * the timer keeps the slot alive until then. */
   cx_timer **slot = lua_newuserdata(L, sizeof *slot);
   *slot = t;
+  t->slot = slot;
+  lua_pushvalue(L, -1);
+  t->ref_slot = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcclosure(L, l_timer_cancel, 1);
   return 1;
 }

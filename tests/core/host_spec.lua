@@ -74,6 +74,20 @@ describe("host", function()
     end)
   end
 
+  it("core.timer: cancel() prevents the callback, and is harmless after it ran", function()
+    local ran, cancelled_ran = false, false
+    local cancel_ran = core.timer(5, function() ran = true end)
+    local cancel = core.timer(20, function() cancelled_ran = true end)
+    cancel()
+    expect.truthy(host.wait(2000, function() return ran end))
+    cancel_ran() -- after firing: a no-op
+    cancel()     -- twice: a no-op
+    local probe = false
+    core.timer(60, function() probe = true end)
+    expect.truthy(host.wait(2000, function() return probe end))
+    expect.eq(cancelled_ran, false)
+  end)
+
   it("delivers callbacks in order, never inside the caller's stack", function()
     local c = fake.client()
     c:start()
