@@ -256,7 +256,10 @@ local function worker_luv(meta, mode)
   end)
   local t_last, seen = t0, 0
   while total < meta.messages or not exited do
-    if not uv.run("once") then break end
+    -- uv.run returns false once no handle is active. The turn that returns false can still
+    -- have read the last chunk (with the EOF and the exit in the same turn), so what it
+    -- queued is dispatched before the loop may stop.
+    local alive = uv.run("once")
     if deferred and #c.queue > 0 then
       -- (d) deliver after the loop turn, as the core does (it never calls Lua from a libuv
       -- callback): libuv reads up to 32 x 64 KiB per turn, so thousands of messages wait
@@ -268,6 +271,7 @@ local function worker_luv(meta, mode)
       seen = total
       t_last = now()
     end
+    if not alive then break end
   end
   if not c.stdin:is_closing() then c.stdin:close() end
   uv.run("nowait")
