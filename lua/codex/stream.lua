@@ -1,9 +1,11 @@
 ---@mod codex.stream  An ordered stream of events (a turn's, a login's) with awaitable reads.
 ---
---- The core pushes each routed message into the stream (always from a scheduled context);
---- readers pull with stream:next() (awaitable) or iterate with stream:iter(), or get
---- callbacks with stream:on(fn). A stream ends after its terminal event, or fails when the
---- process dies (every waiting reader gets the transport error at once).
+--- The core pushes each routed message into the stream (always from a scheduled context).
+--- Every event is kept (a turn's events are bounded), so any number of readers can each read
+--- the whole stream from the start at their own pace: stream:next()/iter() use the stream's
+--- own reader, stream:reader() makes an independent one, stream:on(fn) calls back. A stream
+--- ends after its terminal event, or fails when the process dies (every waiting reader gets
+--- the transport error at once).
 local await = require("codex.await")
 local core = require("codex.core")
 local errors = require("codex.errors")
@@ -11,10 +13,17 @@ local host = require("codex.host")
 
 ---@class codex.Stream
 ---@field key string "turn:<id>" or "login:<id>"
+---@field events table[] every event received so far, in order
 ---@field ended boolean the terminal event was received
 ---@field err codex.Error|nil set when the stream failed
 local Stream = {}
 Stream.__index = Stream
+
+---@class codex.StreamReader
+---@field stream codex.Stream
+---@field pos integer index of the next event to read
+local Reader = {}
+Reader.__index = Reader
 
 local M = {}
 
@@ -22,7 +31,9 @@ local M = {}
 ---@param terminal string the method that ends this stream
 ---@return codex.Stream
 function M.new(key, terminal)
-  return setmetatable({ key = key, terminal = terminal, ended = false, q = {}, qh = 1, qt = 0, waiters = {}, subs = {} }, Stream)
+  local s = setmetatable({ key = key, terminal = terminal, ended = false, events = {}, waiters = {}, subs = {} }, Stream)
+  s.own = s:reader()
+  return s
 end
 
 --- Feeds the stream (the core's sink). msg nil + err: the stream failed.
@@ -33,8 +44,7 @@ function Stream:push(msg, err)
   if msg == nil then
     self.err = err or errors.new("transport_closed", "stream ended without its terminal event")
   else
-    self.qt = self.qt + 1
-    self.q[self.qt] = msg
+    self.events[#self.events + 1] = msg
     if msg.method == self.terminal then self.ended = true end
     for _, fn in ipairs(self.subs) do
       local ok, e = pcall(fn, msg)
@@ -52,10 +62,14 @@ function Stream:sink()
   return function(msg, err) self:push(msg, err) end
 end
 
---- Calls fn(msg) for every event from now on (and not for those already read).
+--- Calls fn(msg) for every event from now on; with replay, first for those already received.
 ---@param fn fun(msg: table)
+---@param replay boolean|nil
 ---@return fun() unsubscribe
-function Stream:on(fn)
+function Stream:on(fn, replay)
+  if replay then
+    for _, msg in ipairs(self.events) do fn(msg) end
+  end
   self.subs[#self.subs + 1] = fn
   return function()
     for i, f in ipairs(self.subs) do
@@ -67,16 +81,21 @@ function Stream:on(fn)
   end
 end
 
-function Stream:_take()
-  if self.qh <= self.qt then
-    local msg = self.q[self.qh]
-    self.q[self.qh] = nil
-    self.qh = self.qh + 1
-    if self.qh > self.qt then self.q, self.qh, self.qt = {}, 1, 0 end
+--- A new reader, positioned at the first event.
+---@return codex.StreamReader
+function Stream:reader()
+  return setmetatable({ stream = self, pos = 1 }, Reader)
+end
+
+function Reader:_take()
+  local s = self.stream
+  local msg = s.events[self.pos]
+  if msg then
+    self.pos = self.pos + 1
     return true, nil, msg
   end
-  if self.err then return true, self.err end
-  if self.ended then return true, nil, nil end
+  if s.err then return true, s.err end
+  if s.ended then return true, nil, nil end
   return false
 end
 
@@ -85,7 +104,8 @@ end
 ---@param timeout_ms number|nil
 ---@param cb fun(err: any, msg: table|nil)|nil
 ---@return table|nil
-function Stream:next(timeout_ms, cb)
+function Reader:next(timeout_ms, cb)
+  local s = self.stream
   return await.call(function(done)
     local ready, err, msg = self:_take()
     if ready then
@@ -98,29 +118,63 @@ function Stream:next(timeout_ms, cb)
       if finished then return end
       local r, e, m = self:_take()
       if not r then
-        self.waiters[#self.waiters + 1] = waiter
+        s.waiters[#s.waiters + 1] = waiter
         return
       end
       finished = true
       if cancel then cancel() end
       done(e, m)
     end
-    self.waiters[#self.waiters + 1] = waiter
+    s.waiters[#s.waiters + 1] = waiter
     if timeout_ms then
       cancel = core.timer(timeout_ms, function()
         if finished then return end
         finished = true
-        done(errors.new("timeout", ("no event on %s within %d ms"):format(self.key, timeout_ms)))
+        done(errors.new("timeout", ("no event on %s within %d ms"):format(s.key, timeout_ms)))
       end)
     end
-  end, cb, timeout_ms and timeout_ms + 1000 or nil, self.key)
+  end, cb, timeout_ms and timeout_ms + 1000 or nil, s.key)
 end
 
---- Iterates over the events: `for msg in stream:iter() do … end` (awaitable per step).
+--- Iterates over the events: `for msg in reader:iter() do … end` (awaitable per step).
 ---@param timeout_ms number|nil per event
 ---@return fun(): table|nil
-function Stream:iter(timeout_ms)
+function Reader:iter(timeout_ms)
   return function() return self:next(timeout_ms) end
+end
+
+--- The stream's own reader: next event (see codex.StreamReader.next).
+---@param timeout_ms number|nil
+---@param cb fun(err: any, msg: table|nil)|nil
+---@return table|nil
+function Stream:next(timeout_ms, cb)
+  return self.own:next(timeout_ms, cb)
+end
+
+--- Iterates with the stream's own reader.
+---@param timeout_ms number|nil
+---@return fun(): table|nil
+function Stream:iter(timeout_ms)
+  return self.own:iter(timeout_ms)
+end
+
+--- Waits (awaitable) until the stream ended or failed; returns true, or raises its error.
+---@param timeout_ms number|nil
+---@param cb fun(err: any, ok: boolean|nil)|nil
+---@return boolean
+function Stream:wait_end(timeout_ms, cb)
+  local r = self:reader()
+  r.pos = #self.events + 1
+  return await.call(function(done)
+    local function step()
+      r:next(timeout_ms, function(err, msg)
+        if err then return done(err) end
+        if msg == nil then return done(nil, true) end
+        step()
+      end)
+    end
+    step()
+  end, cb, timeout_ms and timeout_ms + 1000 or nil, self.key)
 end
 
 return M

@@ -1,0 +1,219 @@
+---@mod codex.client  The Codex client: one app-server, its account, threads and turns.
+local await = require("codex.await")
+local core = require("codex.core")
+local errors = require("codex.errors")
+local login = require("codex.login")
+local options = require("codex.options")
+local rpc = require("codex.rpc")
+local thread_mod = require("codex.thread")
+
+---@class codex.ClientOptions
+---@field codex_bin string|nil the codex executable (else $CODEX_BIN, the pinned copy, PATH)
+---@field args string[]|nil replaces the whole argv (e.g. {"ssh", "host", "codex", "app-server", "--listen", "stdio://"})
+---@field config table<string, any>|nil `--config key=value` overrides (TOML-encoded)
+---@field cwd string|nil working directory of the app-server
+---@field env table<string, string|false>|nil merged over the environment (false unsets)
+---@field client_info {name: string, title: string|nil, version: string}|nil
+---@field experimental_api boolean|nil default true
+---@field request_timeout_ms number|nil default 120000 (0: none)
+---@field restart boolean|nil respawn after the process died
+---@field approval_handler (fun(req: codex.ServerRequest): table|nil)|nil default codex.approvals.decline_all
+---@field app_server_args string[]|nil extra arguments after `app-server`
+---@field opt_out_notifications string[]|nil
+---@field max_line number|nil
+---@field retry table|nil
+---@field start_timeout_ms number|nil
+---@field kill_grace_ms number|nil
+---@field on_protocol_error fun(err: codex.Error)|nil
+
+local OPTION_TYPES = {
+  codex_bin = "string", args = "table", config = "table", cwd = "string", env = "table",
+  client_info = "table", experimental_api = "boolean", request_timeout_ms = "number",
+  restart = "boolean", approval_handler = "function", app_server_args = "table",
+  opt_out_notifications = "table", max_line = "number", retry = "table",
+  start_timeout_ms = "number", kill_grace_ms = "number", on_protocol_error = "function",
+}
+
+---@class codex.Client
+---@field rpc codex.Rpc
+---@field opts codex.ClientOptions
+local Client = {}
+Client.__index = Client
+
+local M = {}
+
+--- Creates a client. Nothing is spawned until the first call (or start()).
+---@param opts codex.ClientOptions|nil
+---@return codex.Client
+function M.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error(errors.new("invalid_argument", "codex.new: options must be a table"), 2) end
+  for k, v in pairs(opts) do
+    local want = OPTION_TYPES[k]
+    if not want then error(errors.new("invalid_argument", ("codex.new: unknown option %q"):format(tostring(k))), 2) end
+    if type(v) ~= want then
+      error(errors.new("invalid_argument", ("codex.new: option %s must be a %s, got %s"):format(k, want, type(v))), 2)
+    end
+  end
+  local self = setmetatable({ opts = opts, turns = setmetatable({}, { __mode = "v" }) }, Client)
+  local ropts = {}
+  for k, v in pairs(opts) do ropts[k] = v end
+  -- Server requests get the item they are about (req.item: the command or the file change
+  -- with its diffs), from the turn that owns it.
+  local user_handler = opts.approval_handler
+  ropts.approval_handler = function(req)
+    local t = req.turn_id and self.turns[req.turn_id]
+    local item_id = req.params.itemId
+    if t and item_id then req.item = t:item(item_id) end
+    req.turn = t
+    return (self.opts.approval_handler or require("codex.approvals").decline_all)(req)
+  end
+  self.opts.approval_handler = user_handler
+  self.rpc = rpc.new(ropts)
+  return self
+end
+
+function Client:_track_turn(t)
+  self.turns[t.id] = t
+end
+
+--- Sets the approval handler (nil: decline everything).
+---@param fn (fun(req: codex.ServerRequest): table|nil)|nil
+function Client:set_approval_handler(fn)
+  self.opts.approval_handler = fn
+end
+
+--- Spawns the app-server and completes the handshake; idempotent; returns the initialize
+--- result (userAgent, codexHome, platformOs, server_version).
+---@param cb fun(err: codex.Error|nil, info: table|nil)|nil
+---@return table
+function Client:start(cb) return self.rpc:start(cb) end
+
+--- Closes the client; waits until the process has exited.
+---@param cb fun(err: codex.Error|nil, status: table|nil)|nil
+function Client:close(cb) return self.rpc:close(cb) end
+
+--- Raw request (the escape hatch): any method, params as on the wire.
+---@param method string
+---@param params table|nil
+---@param opts {timeout_ms: number|nil}|nil
+---@param cb fun(err: codex.Error|nil, result: any)|nil
+---@return any
+function Client:request(method, params, opts, cb) return self.rpc:request(method, params, opts, cb) end
+
+--- Raw notification.
+---@param method string
+---@param params table|nil
+---@return boolean|nil, codex.Error|nil
+function Client:notify(method, params) return self.rpc:notify(method, params) end
+
+--- Subscribes to global notifications (not scoped to a turn or login); "*" for all.
+---@param method string
+---@param fn fun(params: table, msg: table)
+---@return fun() unsubscribe
+function Client:on(method, fn) return self.rpc:on(method, fn) end
+
+--- The app-server's stderr tail and process status, for diagnostics.
+function Client:stderr(n) return self.rpc:stderr(n) end
+function Client:status() return self.rpc:status() end
+
+--- Every model (model/list followed to the last page).
+---@param opts {include_hidden: boolean|nil}|nil
+---@param cb fun(err: codex.Error|nil, models: table[]|nil)|nil
+---@return table[]
+Client.models = await.wrap(function(self, opts)
+  local out, cursor = {}, nil
+  repeat
+    local page = self:request("model/list", { includeHidden = opts and opts.include_hidden or nil, cursor = cursor })
+    for _, m in ipairs(page.data or {}) do out[#out + 1] = m end
+    cursor = page.nextCursor
+    if cursor == core.null then cursor = nil end
+  until cursor == nil
+  return out
+end, 1)
+
+--- Rate limits (account/rateLimits/read); needs a ChatGPT account.
+Client.rate_limits = await.wrap(function(self)
+  return self:request("account/rateLimits/read")
+end, 0)
+
+--- Logs in with an API key. The key is sent only to the app-server, over its stdin.
+---@param key string
+Client.login_api_key = await.wrap(function(self, key)
+  if type(key) ~= "string" or key == "" then error(errors.new("invalid_argument", "login_api_key: a key is required"), 0) end
+  return self:request("account/login/start", { type = "apiKey", apiKey = key })
+end, 1)
+
+local function start_login(self, kind)
+  local result, stream = self.rpc:request_stream("account/login/start", { type = kind }, { timeout_ms = 60000 })
+  return login.new(self, result, stream)
+end
+
+--- Starts a ChatGPT browser login: returns a handle with login_id and auth_url.
+---@return codex.LoginHandle
+Client.login_chatgpt = await.wrap(function(self) return start_login(self, "chatgpt") end, 0)
+
+--- Starts a device-code login: returns a handle with login_id, verification_url, user_code.
+---@return codex.LoginHandle
+Client.login_chatgpt_device_code = await.wrap(function(self)
+  return start_login(self, "chatgptDeviceCode")
+end, 0)
+
+--- The account (account/read): {account, requiresOpenaiAuth, …}.
+---@param opts {refresh_token: boolean|nil}|nil
+Client.account = await.wrap(function(self, opts)
+  return self:request("account/read", { refreshToken = opts and opts.refresh_token or nil })
+end, 1)
+
+--- Logs out (account/logout).
+Client.logout = await.wrap(function(self) return self:request("account/logout") end, 0)
+
+local function with_defaults(params)
+  -- Approvals always go to the user (or the script's handler), never to the server's
+  -- automatic reviewer.
+  if params.approvalsReviewer == nil then params.approvalsReviewer = "user" end
+  return params
+end
+
+--- Starts a thread; returns a Thread.
+---@param opts table|nil model, cwd, sandbox, approval_policy, approvals_reviewer (default "user"), base_instructions, developer_instructions, ephemeral, config, personality, …
+---@return codex.Thread
+Client.thread_start = await.wrap(function(self, opts)
+  local result = self:request("thread/start", with_defaults(options.params("thread", opts)))
+  return thread_mod.new(self, result)
+end, 1)
+
+--- Resumes a stored thread; returns a Thread (with its turns in .info.turns).
+Client.thread_resume = await.wrap(function(self, id, opts)
+  local params = options.params("thread_resume", opts)
+  params.threadId = id
+  return thread_mod.new(self, self:request("thread/resume", with_defaults(params)))
+end, 2)
+
+--- Forks a thread; returns the new Thread.
+Client.thread_fork = await.wrap(function(self, id, opts)
+  local params = options.params("thread_fork", opts)
+  params.threadId = id
+  return thread_mod.new(self, self:request("thread/fork", with_defaults(params)))
+end, 2)
+
+--- Lists threads: {data = {thread…}, nextCursor}.
+---@param opts table|nil limit, cursor, archived, cwd, search_term, sort_key, sort_direction
+Client.thread_list = await.wrap(function(self, opts)
+  return self:request("thread/list", options.params("thread_list", opts))
+end, 1)
+
+--- Reads a thread: {thread}. opts.include_turns for its turns.
+Client.thread_read = await.wrap(function(self, id, opts)
+  return self:request("thread/read", { threadId = id, includeTurns = opts and opts.include_turns or nil })
+end, 2)
+
+Client.thread_archive = await.wrap(function(self, id)
+  return self:request("thread/archive", { threadId = id })
+end, 1)
+
+Client.thread_unarchive = await.wrap(function(self, id)
+  return self:request("thread/unarchive", { threadId = id })
+end, 1)
+
+return M

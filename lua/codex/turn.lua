@@ -1,0 +1,183 @@
+---@mod codex.turn  A turn in progress: its events, its text, its result.
+local await = require("codex.await")
+local core = require("codex.core")
+local errors = require("codex.errors")
+local input = require("codex.input")
+
+---@class codex.TurnResult
+---@field id string
+---@field status "completed"|"interrupted"|"failed"
+---@field error table|nil the turn's error (message, codexErrorInfo, additionalDetails)
+---@field final_response string|nil the answer (protocol.md §8)
+---@field partial_response string|nil the text of an agent message cut off by an interrupt
+---@field items table[] every item/completed item, in order
+---@field usage table|nil the last token usage of the turn ({total, last, modelContextWindow})
+---@field started_at number|nil Unix seconds
+---@field completed_at number|nil Unix seconds
+---@field duration_ms number|nil
+
+---@class codex.Turn
+---@field id string
+---@field thread_id string
+---@field stream codex.Stream every event of the turn, ending with turn/completed
+local Turn = {}
+Turn.__index = Turn
+
+local M = {}
+
+local null = core.null
+local function val(v) if v == null then return nil end return v end
+
+---@param client codex.Client
+---@param thread_id string
+---@param result table the turn/start (or review/start) result
+---@param stream codex.Stream
+---@return codex.Turn
+function M.new(client, thread_id, result, stream)
+  local self = setmetatable({ client = client, thread_id = thread_id, id = result.turn.id, stream = stream,
+                              items = {}, start = result }, Turn)
+  -- Items by id, for approval handlers (req.item) and UIs.
+  stream:on(function(msg)
+    local p = msg.params
+    if (msg.method == "item/started" or msg.method == "item/completed") and type(p) == "table" and type(p.item) == "table" then
+      self.items[p.item.id] = p.item
+    end
+  end, true)
+  return self
+end
+
+--- The latest known state of an item of this turn (from item/started or item/completed).
+---@param item_id string
+---@return table|nil
+function Turn:item(item_id)
+  return self.items[item_id]
+end
+
+--- Iterates over every event of the turn, from its first, ending after turn/completed:
+--- `for ev in turn:events() do print(ev.method) end`. Each call starts a new iteration.
+--- Raises the transport error if the process dies first.
+---@param timeout_ms number|nil per event
+---@return fun(): {method: string, params: table}|nil
+function Turn:events(timeout_ms)
+  return self.stream:reader():iter(timeout_ms)
+end
+
+--- Iterates over the agent's text deltas only.
+---@param timeout_ms number|nil per event
+---@return fun(): string|nil
+function Turn:text(timeout_ms)
+  local r = self.stream:reader()
+  return function()
+    while true do
+      local ev = r:next(timeout_ms)
+      if ev == nil then return nil end
+      if ev.method == "item/agentMessage/delta" and type(ev.params) == "table" then return ev.params.delta end
+    end
+  end
+end
+
+--- Calls fn(params, msg) for each event of this method ("*" for all), including those that
+--- arrived before. Returns an unsubscribe function.
+---@param method string
+---@param fn fun(params: table, msg: table)
+---@return fun()
+function Turn:on(method, fn)
+  return self.stream:on(function(msg)
+    if method == "*" or msg.method == method then fn(msg.params, msg) end
+  end, true)
+end
+
+--- Builds the TurnResult from the events (protocol.md §8).
+---@return codex.TurnResult|nil
+function Turn:result()
+  local completed, usage, items, partial = nil, nil, {}, {}
+  local done_ids = {}
+  for _, ev in ipairs(self.stream.events) do
+    local p = ev.params or {}
+    if ev.method == "item/completed" and type(p.item) == "table" then
+      items[#items + 1] = p.item
+      done_ids[p.item.id] = true
+    elseif ev.method == "item/agentMessage/delta" then
+      local id = p.itemId or ""
+      if not partial[id] then partial[#partial + 1] = id; partial[id] = {} end
+      table.insert(partial[id], p.delta or "")
+    elseif ev.method == "thread/tokenUsage/updated" then
+      usage = p.tokenUsage
+    elseif ev.method == "turn/completed" then
+      completed = p.turn
+    end
+  end
+  if not completed then return nil end
+  local final
+  for i = #items, 1, -1 do
+    local it = items[i]
+    if it.type == "agentMessage" and val(it.phase) == "final_answer" then final = it.text break end
+  end
+  if final == nil then
+    for i = #items, 1, -1 do
+      local it = items[i]
+      if it.type == "agentMessage" and val(it.phase) == nil then final = val(it.text) or "" break end
+    end
+  end
+  local partial_text
+  for i = #partial, 1, -1 do
+    local id = partial[i]
+    if not done_ids[id] then partial_text = table.concat(partial[id]) break end
+  end
+  return {
+    id = completed.id or self.id,
+    status = completed.status,
+    error = val(completed.error),
+    final_response = final,
+    partial_response = partial_text,
+    items = items,
+    usage = usage,
+    started_at = val(completed.startedAt),
+    completed_at = val(completed.completedAt),
+    duration_ms = val(completed.durationMs),
+  }
+end
+
+--- Waits for the turn to end and returns its TurnResult. A failed turn raises a
+--- "turn_failed" error (with the server's message, data = the turn error, result = the
+--- TurnResult) unless opts.raise == false. An interrupted turn is a result, not an error.
+---@param opts {timeout_ms: number|nil, raise: boolean|nil}|nil
+---@param cb fun(err: codex.Error|nil, result: codex.TurnResult|nil)|nil
+---@return codex.TurnResult
+Turn.wait = await.wrap(function(self, opts)
+  opts = opts or {}
+  local r = self.stream:reader()
+  r.pos = #self.stream.events + 1
+  while not self.stream.ended do
+    if r:next(opts.timeout_ms) == nil then break end
+  end
+  if self.stream.err then error(self.stream.err, 0) end
+  local result = self:result()
+  if not result then error(errors.new("transport_closed", "the turn ended without turn/completed"), 0) end
+  if result.status == "failed" and opts.raise ~= false then
+    local e = result.error or {}
+    error(errors.new("turn_failed", val(e.message) or "the turn failed", {
+      data = e, codex_error_info = val(e.codexErrorInfo), additional_details = val(e.additionalDetails),
+      result = result, method = "turn/start",
+    }), 0)
+  end
+  return result
+end, 1)
+
+--- Interrupts the turn (turn/interrupt). It then completes with status "interrupted".
+---@param cb fun(err: codex.Error|nil, result: table|nil)|nil
+Turn.interrupt = await.wrap(function(self)
+  return self.client:request("turn/interrupt", { threadId = self.thread_id, turnId = self.id })
+end, 0)
+
+--- Adds input to the running turn (turn/steer). Raises an rpc error when the turn is no
+--- longer active or cannot be steered (review and compact turns).
+---@param inp codex.Input
+---@param cb fun(err: codex.Error|nil, result: table|nil)|nil
+Turn.steer = await.wrap(function(self, inp)
+  local items, why = input.normalize(inp)
+  if not items then error(errors.new("invalid_argument", why), 0) end
+  return self.client:request("turn/steer", { threadId = self.thread_id, expectedTurnId = self.id, input = items })
+end, 1)
+
+return M
