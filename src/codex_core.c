@@ -73,25 +73,43 @@ static void report(lua_State *L, const char *what) {
   lua_pop(L, 2);
 }
 
-static int l_drain(lua_State *L) {
-  cx_module *m = lua_touserdata(L, lua_upvalueindex(1));
-  m->wake_pending = 0;
-  lua_pushcfunction(L, traceback);
-  int tb = lua_gettop(L);
+/* Runs queued callbacks in order until the queue is empty, with unprotected calls: l_drain
+ * runs it under one lua_pcall and re-enters it after an error, so a failing callback costs a
+ * report, not the rest of the queue, and the common case pays no per-callback pcall. */
+static int run_queue(lua_State *L) {
+  cx_module *m = lua_touserdata(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_queue);
   int q = lua_gettop(L);
   while (m->qhead < m->qtail) {
     long h = m->qhead;
     m->qhead += 3; /* pop first: the callback may drain re-entrantly */
-    for (int i = 0; i < 3; i++) {
-      lua_rawgeti(L, q, (int)(h + i));
-      lua_pushnil(L);
-      lua_rawseti(L, q, (int)(h + i));
-    }
-    if (lua_pcall(L, 2, 0, tb) != LUA_OK) report(L, "error in callback");
+    lua_rawgeti(L, q, (int)h);
+    lua_rawgeti(L, q, (int)h + 1);
+    lua_rawgeti(L, q, (int)h + 2);
+    lua_call(L, 2, 0);
   }
-  if (m->qhead == m->qtail) m->qhead = m->qtail = 1;
-  lua_pop(L, 2);
+  return 0;
+}
+
+static int l_drain(lua_State *L) {
+  cx_module *m = lua_touserdata(L, lua_upvalueindex(1));
+  m->wake_pending = 0;
+  m->drain_depth++;
+  lua_pushcfunction(L, traceback);
+  int tb = lua_gettop(L);
+  while (m->qhead < m->qtail) {
+    lua_pushcfunction(L, run_queue);
+    lua_pushlightuserdata(L, m);
+    if (lua_pcall(L, 1, 0, tb) != LUA_OK) report(L, "error in callback");
+  }
+  lua_pop(L, 1);
+  if (--m->drain_depth == 0 && m->qhead == m->qtail) {
+    /* Start a fresh queue table rather than clearing each slot as it is taken; callers
+     * deeper in the stack (re-entrant drains) are gone by now. */
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, m->ref_queue);
+    m->qhead = m->qtail = 1;
+  }
   cx_clients_resume(m);
   return 0;
 }

@@ -28,7 +28,7 @@ typedef struct cx_module {
   int ref_null, ref_schedule, ref_queue, ref_drain, ref_array_mt, ref_error_mt, ref_clients;
   /* delivery queue of (fn, a, b) triples, indices into the queue table */
   long qhead, qtail;
-  int wake_pending;
+  int wake_pending, drain_depth;
   uv_timer_t step_timer; /* plain Lua: bounds the wait of core.step */
   int step_ready, in_step;
   cx_client *clients; /* every client whose process may still be running */
