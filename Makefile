@@ -3,14 +3,13 @@
 #   make test       install what is missing (scripts/deps.sh), build, run every test
 #   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
 #   make bench      benchmarks (not tests)
+#   make protocol   regenerate lua/codex/types/protocol.lua from the pinned codex
 SHELL := /bin/bash
 ROOT := $(CURDIR)
 NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
-CORE_SPECS := tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/host_spec.lua \
-              tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/real_spec.lua
 
-.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench clean
+.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench clean protocol protocol-check
 
 all: build
 build: nvim lua54
@@ -42,6 +41,14 @@ test-asan: deps
 
 bench: deps build
 	@lua5.4 bench/router.lua
+
+# LuaCATS types generated from the pinned app-server's JSON schema (lua/codex/types/protocol.lua);
+# the test suite fails when they differ from what the pinned binary generates.
+protocol: deps
+	@lua5.4 scripts/gen_protocol.lua
+
+protocol-check: deps
+	@lua5.4 scripts/gen_protocol.lua --check
 
 clean:
 	rm -rf build lua/codex/core.so .testenv

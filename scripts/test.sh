@@ -6,6 +6,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 mode=${1:-all}
 CORE_SPECS="tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/real_spec.lua"
+API_SPECS="tests/api/protocol_types_spec.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua"
 NVIM07=${NVIM07:-nvim}
 NVIM010=${NVIM010:-$ROOT/.deps/nvim-0.10/nvim}
 mkdir -p .testenv
@@ -29,14 +30,14 @@ nvim_suite() { # binary, label
   # Isolated XDG dirs: no user config, no shada.
   XDG_CONFIG_HOME="$ROOT/.testenv/xdg/config" XDG_DATA_HOME="$ROOT/.testenv/xdg/data" \
   XDG_STATE_HOME="$ROOT/.testenv/xdg/state" XDG_CACHE_HOME="$ROOT/.testenv/xdg/cache" \
-  CODEX_TEST_NVIM="$1" CODEX_TEST_FILES="$CORE_SPECS" timeout 600 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
+  CODEX_TEST_NVIM="$1" CODEX_TEST_FILES="$CORE_SPECS $API_SPECS" timeout 900 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
 }
 
 case $mode in
-  lua|all) run "core (Lua 5.4)" timeout 600 lua5.4 tests/run.lua $CORE_SPECS ;;&
+  lua|all) run "core + api (Lua 5.4)" timeout 900 lua5.4 tests/run.lua $CORE_SPECS $API_SPECS ;;&
   nvim|all)
-    run "core (Neovim 0.7.2)" nvim_suite "$NVIM07"
-    run "core (Neovim 0.10)" nvim_suite "$NVIM010" ;;
+    run "core + api (Neovim 0.7.2)" nvim_suite "$NVIM07"
+    run "core + api (Neovim 0.10)" nvim_suite "$NVIM010" ;;
   asan)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp":print_suppressions=0

@@ -81,8 +81,8 @@ function M.new(opts)
 end
 
 function Rpc:_emit(msg)
-  for _, list in ipairs({ self.subs[msg.method], self.subs["*"] }) do
-    for _, fn in ipairs(list) do
+  for _, key in ipairs({ msg.method, "*" }) do
+    for _, fn in ipairs(self.subs[key] or {}) do
       local ok, err = pcall(fn, msg.params, msg)
       if not ok then host.report("codex: error in notification callback (" .. tostring(msg.method) .. "): " .. tostring(err)) end
     end

@@ -87,9 +87,10 @@ function Turn:on(method, fn)
   end, true)
 end
 
---- Builds the TurnResult from the events (protocol.md §8).
+--- The TurnResult, built from the events once the turn completed (protocol.md §8); nil before.
 ---@return codex.TurnResult|nil
 function Turn:result()
+  if self._result then return self._result end
   local completed, usage, items, partial = nil, nil, {}, {}
   local done_ids = {}
   for _, ev in ipairs(self.stream.events) do
@@ -124,7 +125,7 @@ function Turn:result()
     local id = partial[i]
     if not done_ids[id] then partial_text = table.concat(partial[id]) break end
   end
-  return {
+  self._result = {
     id = completed.id or self.id,
     status = completed.status,
     error = val(completed.error),
@@ -136,6 +137,7 @@ function Turn:result()
     completed_at = val(completed.completedAt),
     duration_ms = val(completed.durationMs),
   }
+  return self._result
 end
 
 --- Waits for the turn to end and returns its TurnResult. A failed turn raises a

@@ -1,0 +1,46 @@
+-- tests/lib/e2e.lua: the real pinned app-server against the local mock (tests/mock), behind the
+-- public API. One mock per spec file; one CODEX_HOME and workspace per environment.
+local codex = require("codex")
+local mock = require("mock.launch")
+
+local M = {}
+
+--- Starts the mock (opts.mock_args) and returns an environment:
+--- {mock, home, workspace, env, client(opts), close()}.
+function M.env(opts)
+  opts = opts or {}
+  local m = mock.start({ args = opts.mock_args })
+  local home = mock.create_home(m.port, opts.home)
+  local workspace = home .. "/workspace"
+  assert(os.execute("mkdir -p '" .. workspace .. "'"))
+  local e = { mock = m, home = home, workspace = workspace, env = mock.env(home, m.port), clients = {} }
+  function e.client(copts)
+    local o = { env = e.env, app_server_args = { "--strict-config" }, cwd = workspace, request_timeout_ms = 30000 }
+    for k, v in pairs(copts or {}) do o[k] = v end
+    local c = codex.new(o)
+    e.clients[#e.clients + 1] = c
+    return c
+  end
+  function e.close()
+    for _, c in ipairs(e.clients) do pcall(c.close, c) end
+    m:stop()
+    mock.remove_home(home)
+  end
+  return e
+end
+
+function M.exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+function M.read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+return M
