@@ -2,7 +2,7 @@
 -- model/list, thread/start, and a clean close that leaves no process behind.
 local rpc = require("codex.rpc")
 local host = require("codex.host")
-local home_lib = require("lib.codex_home")
+local mock = require("mock.launch") -- only its CODEX_HOME helpers: no mock runs here
 
 local function alive(pid)
   local r = os.execute("kill -0 " .. pid .. " 2>/dev/null")
@@ -20,12 +20,12 @@ end
 describe("real codex app-server", function()
   local home, c
   before_each(function()
-    home = home_lib.create()
-    c = rpc.new({ env = home_lib.env(home), app_server_args = { "--strict-config" }, cwd = home })
+    home = mock.create_home(9) -- the discard port: nothing listens, nothing leaves the machine
+    c = rpc.new({ env = mock.env(home, 9), app_server_args = { "--strict-config" }, cwd = home })
   end)
   after_each(function()
     if c then pcall(c.close, c) end
-    home_lib.remove(home)
+    mock.remove_home(home)
   end)
 
   it("is the pinned binary, found in .deps", function()
