@@ -772,15 +772,20 @@ static int process_line(void *ud, const char *line, size_t len) {
   lua_State *L = c->m->L;
   int s = c->s_idx;
   int top = lua_gettop(L);
-  if (cx_decode(c->m, L, line, len)) {
+  /* The line lies in c->rbuf or in the framer's own buffer, both ours and not read again,
+   * so the decoder may unescape strings in place. Keep an excerpt for error messages. */
+  char excerpt[121];
+  size_t elen = len < 120 ? len : 120;
+  memcpy(excerpt, line, elen);
+  if (cx_decode_inplace(c->m, L, (char *)line, len)) {
     lua_pop(L, 1);
-    protocol_error(c, L, s, "invalid JSON from app-server: %s", line, len);
+    protocol_error(c, L, s, "invalid JSON from app-server: %s", excerpt, elen);
     return 0;
   }
   int msg = lua_gettop(L);
   if (!lua_istable(L, msg)) {
     lua_settop(L, top);
-    protocol_error(c, L, s, "a JSON value that is not an object: %s", line, len);
+    protocol_error(c, L, s, "a JSON value that is not an object: %s", excerpt, elen);
     return 0;
   }
   lua_getfield(L, msg, "method");
@@ -791,8 +796,8 @@ static int process_line(void *ud, const char *line, size_t len) {
   lua_getfield(L, msg, "params");
   int params = lua_gettop(L);
   if (!has_method) {
-    if (has_id) handle_response(c, L, s, msg, line, len);
-    else protocol_error(c, L, s, "a message that is neither a response, a request nor a notification: %s", line, len);
+    if (has_id) handle_response(c, L, s, msg, excerpt, elen);
+    else protocol_error(c, L, s, "a message that is neither a response, a request nor a notification: %s", excerpt, elen);
   } else if (has_id) {
     handle_server_request(c, L, s, msg, params);
   } else {

@@ -45,6 +45,9 @@ void cx_push_error(lua_State *L, const char *kind, const char *message, int has_
 /* Decode one JSON text (json_decode.c); pushes the value, or returns -1 and pushes a message.
  * Raises only on memory errors: call it under a lua_pcall. */
 int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len);
+/* The same, but unescaping strings over s itself (s is left garbled): for lines in buffers
+ * the core owns. */
+int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len);
 /* Encode the value at idx as one JSON line (with "\n") into b. */
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);
 

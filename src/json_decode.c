@@ -24,6 +24,7 @@ typedef struct {
   const char *p, *start, *end;
   int null_idx, array_mt_idx;
   cx_strbuf *scratch; /* for strings with escapes; kept across calls to avoid malloc */
+  char *mut;          /* the input itself when it is ours to modify (see parse_string) */
   char err[160];
 } dec;
 
@@ -50,7 +51,22 @@ static int hex4(const char *s, unsigned *out) {
   return 0;
 }
 
-static int put_utf8(cx_strbuf *b, unsigned cp) {
+/* Where an escaped string's bytes go: over its own input when that is writable (unescaping
+ * only ever shrinks text, so the write position never passes the read position), else the
+ * scratch buffer. In place saves a copy and a buffer as large as the string. */
+typedef struct {
+  char *w;      /* in place: next byte to write */
+  cx_strbuf *b; /* or the scratch buffer */
+} sink;
+
+static int sink_put(sink *o, const char *s, size_t n) {
+  if (o->b) return cx_strbuf_append(o->b, s, n);
+  memmove(o->w, s, n);
+  o->w += n;
+  return 0;
+}
+
+static int put_utf8(sink *b, unsigned cp) {
   char t[4];
   size_t n;
   if (cp < 0x80) { t[0] = (char)cp; n = 1; }
@@ -61,7 +77,7 @@ static int put_utf8(cx_strbuf *b, unsigned cp) {
     t[0] = (char)(0xF0 | (cp >> 18)); t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
     t[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); t[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
   }
-  return cx_strbuf_append(b, t, n);
+  return sink_put(b, t, n);
 }
 
 /* Advances p past bytes that need no attention in a string: not '"', '\\' nor a control
@@ -93,35 +109,42 @@ static int parse_string(dec *d) {
     d->p++;
     return 0;
   }
-  cx_strbuf *b = d->scratch;
-  b->len = 0;
-  if (cx_strbuf_append(b, s, (size_t)(d->p - s))) return fail(d, "out of memory");
+  sink out = {NULL, NULL}, *b = &out;
+  if (d->mut) {
+    out.b = NULL;
+    out.w = d->mut + (d->p - d->start); /* the plain prefix is already in place */
+  } else {
+    out.b = d->scratch;
+    out.b->len = 0;
+    if (cx_strbuf_append(out.b, s, (size_t)(d->p - s))) return fail(d, "out of memory");
+  }
   while (d->p < d->end) {
     char c = *d->p;
     if (c == '"') {
       d->p++;
-      lua_pushlstring(d->L, b->data, b->len);
+      if (out.b) lua_pushlstring(d->L, out.b->data, out.b->len);
+      else lua_pushlstring(d->L, s, (size_t)(out.w - s));
       return 0;
     }
     if ((unsigned char)c < 0x20) return fail(d, "control character in string");
     if (c != '\\') {
       const char *run = d->p;
       d->p = scan_plain(d->p, d->end);
-      if (cx_strbuf_append(b, run, (size_t)(d->p - run))) return fail(d, "out of memory");
+      if (sink_put(b, run, (size_t)(d->p - run))) return fail(d, "out of memory");
       continue;
     }
     if (++d->p >= d->end) break;
     char e = *d->p++;
-    char out;
+    char out_c;
     switch (e) {
-      case '"': out = '"'; break;
-      case '\\': out = '\\'; break;
-      case '/': out = '/'; break;
-      case 'b': out = '\b'; break;
-      case 'f': out = '\f'; break;
-      case 'n': out = '\n'; break;
-      case 'r': out = '\r'; break;
-      case 't': out = '\t'; break;
+      case '"': out_c = '"'; break;
+      case '\\': out_c = '\\'; break;
+      case '/': out_c = '/'; break;
+      case 'b': out_c = '\b'; break;
+      case 'f': out_c = '\f'; break;
+      case 'n': out_c = '\n'; break;
+      case 'r': out_c = '\r'; break;
+      case 't': out_c = '\t'; break;
       case 'u': {
         unsigned cp, lo;
         if (d->end - d->p < 4 || hex4(d->p, &cp)) return fail(d, "invalid \\u escape");
@@ -142,7 +165,7 @@ static int parse_string(dec *d) {
       }
       default: d->p--; return fail(d, "invalid escape");
     }
-    if (cx_strbuf_putc(b, out)) return fail(d, "out of memory");
+    if (sink_put(b, &out_c, 1)) return fail(d, "out of memory");
   }
   return fail(d, "unterminated string");
 }
@@ -272,8 +295,9 @@ static int parse_value(dec *d, int depth) {
   }
 }
 
-int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
+static int decode(cx_module *m, lua_State *L, const char *s, char *mut, size_t len) {
   dec d;
+  d.mut = mut;
   d.L = L;
   d.p = d.start = s;
   d.end = s + len;
@@ -299,3 +323,7 @@ int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) {
   lua_settop(L, top + 1);
   return 0;
 }
+
+int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) { return decode(m, L, s, NULL, len); }
+
+int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len) { return decode(m, L, s, s, len); }

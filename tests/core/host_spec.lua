@@ -88,6 +88,26 @@ describe("host", function()
     expect.eq(cancelled_ran, false)
   end)
 
+  it("decodes escaped strings from the server intact (unescaped in place)", function()
+    local c = fake.client()
+    local s = 'q"b\\c/\n\t\r\b\f é ✓ 😀 ctl\1 end'
+    local r = c:request("fake/echo", { s = s, list = { s, s }, [s] = s })
+    expect.eq(r.s, s)
+    expect.eq(r.list[2], s)
+    expect.eq(r[s], s)
+    local got
+    c:on("fake/escapes", function(p) got = p end)
+    c:request("fake/emit", { before = {
+      [[{"method":"fake/escapes","params":{"pair":"\ud83d\ude00","bmp":"\u00e9\u2713","lone":"x\ud800y","mixed":"a\\b\"c\/d"}}]],
+    } })
+    expect.truthy(host.wait(5000, function() return got ~= nil end))
+    expect.eq(got.pair, "😀")
+    expect.eq(got.bmp, "é✓")
+    expect.eq(got.lone, "x\239\191\189y")
+    expect.eq(got.mixed, 'a\\b"c/d')
+    c:close()
+  end)
+
   it("delivers callbacks in order, never inside the caller's stack", function()
     local c = fake.client()
     c:start()
