@@ -51,10 +51,22 @@ struct cx_client {
   int stream_requests; /* requests in flight that will register a stream */
   int buffered, completed_count;
   int s_idx; /* stack index of S while a read callback runs */
+  int k_base; /* stack index of the first hot key string (HOT_KEYS) while it runs */
   unsigned long protocol_errors, dropped_events;
 };
 
 enum { KIND_TURN, KIND_LOGIN, KIND_COUNT };
+
+/* Field names used for every message: pushed once per read chunk and looked up with
+ * lua_rawget, which skips lua_getfield's C-string interning on the hot path. */
+enum { K_METHOD, K_ID, K_PARAMS, K_TURN_ID, K_TURN, K_SINKS, K_TURNS, K_LOGINS, K_COUNT };
+static const char *const HOT_KEYS[K_COUNT] = {"method", "id", "params", "turnId", "turn", "sinks", "turns", "logins"};
+
+/* Pushes t[HOT_KEYS[k]] (t absolute), during a read callback. */
+static void getk(cx_client *c, lua_State *L, int t, int k) {
+  lua_pushvalue(L, c->k_base + k);
+  lua_rawget(L, t);
+}
 static const char *const STREAMS[KIND_COUNT] = {"turns", "logins"};
 static const char *const DONE[KIND_COUNT] = {"turns_done", "logins_done"};
 
@@ -356,7 +368,7 @@ static void exit_cb(uv_process_t *p, int64_t status, int sig) {
 
 /* For a notification scoped to a turn or a login, pushes its raw id and returns the kind + 1;
  * returns 0 (pushing nothing) for a global one. */
-static int stream_key(lua_State *L, int msg_params, const char *method, int *terminal) {
+static int stream_key(cx_client *c, lua_State *L, int msg_params, const char *method, int *terminal) {
   *terminal = 0;
   if (!lua_istable(L, msg_params)) return 0;
   if (method[0] == 'a' && strcmp(method, "account/login/completed") == 0) {
@@ -368,15 +380,15 @@ static int stream_key(lua_State *L, int msg_params, const char *method, int *ter
     lua_pop(L, 1);
     return 0;
   }
-  lua_getfield(L, msg_params, "turnId");
+  getk(c, L, msg_params, K_TURN_ID);
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
-    lua_getfield(L, msg_params, "turn");
+    getk(c, L, msg_params, K_TURN);
     if (!lua_istable(L, -1)) {
       lua_pop(L, 1);
       return 0;
     }
-    lua_getfield(L, -1, "id");
+    getk(c, L, lua_gettop(L), K_ID);
     lua_replace(L, -2);
     if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pop(L, 1);
@@ -416,13 +428,17 @@ static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, 
 /* Routes the message at msg to the stream of this kind whose id is at key. */
 static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, int msg, int terminal) {
   int top = lua_gettop(L);
-  state_table(L, s, STREAMS[kind]);
+  getk(c, L, s, kind == KIND_TURN ? K_TURNS : K_LOGINS);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    state_table(L, s, STREAMS[kind]);
+  }
   int streams = lua_gettop(L);
   lua_pushvalue(L, key);
   lua_rawget(L, streams);
   int stream = lua_gettop(L);
   if (lua_istable(L, stream)) {
-    lua_getfield(L, stream, "sinks");
+    getk(c, L, stream, K_SINKS);
     int n = lua_istable(L, -1) ? (int)cx_rawlen(L, -1) : 0;
     if (n > 0) {
       for (int i = 1; i <= n; i++) {
@@ -788,12 +804,12 @@ static int process_line(void *ud, const char *line, size_t len) {
     protocol_error(c, L, s, "a JSON value that is not an object: %s", excerpt, elen);
     return 0;
   }
-  lua_getfield(L, msg, "method");
+  getk(c, L, msg, K_METHOD);
   int has_method = lua_type(L, -1) == LUA_TSTRING;
   const char *method = has_method ? lua_tostring(L, -1) : NULL;
-  lua_getfield(L, msg, "id");
+  getk(c, L, msg, K_ID);
   int has_id = !lua_isnil(L, -1);
-  lua_getfield(L, msg, "params");
+  getk(c, L, msg, K_PARAMS);
   int params = lua_gettop(L);
   if (!has_method) {
     if (has_id) handle_response(c, L, s, msg, excerpt, elen);
@@ -813,7 +829,7 @@ static int process_line(void *ud, const char *line, size_t len) {
       lua_pushvalue(L, msg);
       queue_sink(c, L, s, "on_request");
     }
-    int terminal, kind = stream_key(L, params, method, &terminal);
+    int terminal, kind = stream_key(c, L, params, method, &terminal);
     if (kind) {
       route_stream(c, L, s, kind - 1, lua_gettop(L), msg, terminal);
     } else {
@@ -854,6 +870,9 @@ static int read_chunk_protected(lua_State *L) {
   lua_settop(L, 0);
   if (!push_state(c, L)) return 0;
   c->s_idx = lua_gettop(L);
+  if (!lua_checkstack(L, K_COUNT + 40)) return luaL_error(L, "Lua stack exhausted");
+  c->k_base = lua_gettop(L) + 1;
+  for (int k = 0; k < K_COUNT; k++) lua_pushstring(L, HOT_KEYS[k]);
   if (cx_framer_feed(&c->out_fr, data, n) < 0)
     protocol_error(c, L, c->s_idx, "out of memory while framing%s", "", 0);
   return 0;
