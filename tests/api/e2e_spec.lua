@@ -206,6 +206,54 @@ describe("api: turns", function()
     expect.eq(e3.message, e1.message)
   end)
 
+  it("approvals.policy accepts file changes only where its patterns allow", function()
+    local c = env.client({ approval_handler = codex.approvals.policy({ file_changes = { "/notes/[^/]+$" } }) })
+    local t = c:thread_start()
+    os.execute("mkdir -p '" .. env.workspace .. "/notes'")
+    os.remove(env.workspace .. "/notes/a.txt")
+    os.remove(env.workspace .. "/other.txt")
+    t:run("[[patch]] notes/a.txt", { timeout_ms = T })
+    expect.truthy(e2e.exists(env.workspace .. "/notes/a.txt"), "allowed path written")
+    t:run("[[patch]] other.txt", { timeout_ms = T })
+    expect.falsy(e2e.exists(env.workspace .. "/other.txt"), "other path declined")
+  end)
+
+  it("builds input items and sends them as given", function()
+    local items = codex.input
+    expect.same(items.text("hi"), { type = "text", text = "hi" })
+    expect.same(items.image("https://x/y.png"), { type = "image", url = "https://x/y.png" })
+    expect.same(items.local_image("/tmp/a.png"), { type = "localImage", path = "/tmp/a.png" })
+    expect.same(items.mention("Doc", "app://doc"), { type = "mention", name = "Doc", path = "app://doc" })
+    expect.same(items.skill("s", "/skills/s"), { type = "skill", name = "s", path = "/skills/s" })
+    local r = thread:run({ "hello", items.text("second part") })
+    local user = r.items[1]
+    expect.eq(user.type, "userMessage")
+    expect.eq(#user.content, 2)
+    expect.eq(user.content[2].text, "second part")
+  end)
+
+  it("compacts a thread (thread/compact/start): the model gets a compaction request", function()
+    local t = client:thread_start()
+    t:run("hello")
+    env.mock:reset()
+    expect.truthy(t:compact())
+    local function compacted()
+      for _, rq in ipairs(env.mock:requests()) do
+        if rq.request_kind == "compaction" then return true end
+      end
+      return false
+    end
+    local deadline = os.time() + 20
+    while not compacted() and os.time() < deadline do host.wait(100, function() return false end) end
+    expect.truthy(compacted(), "a compaction request reached the model")
+  end)
+
+  it("reports rate limits as an rpc error without a ChatGPT account", function()
+    local err = expect.raises(function() client:rate_limits() end)
+    expect.eq(err.kind, "rpc")
+    expect.match(err.message, "authentication required")
+  end)
+
   it("rejects bad input and unknown options with invalid_argument, before any request", function()
     local e = expect.raises(function() thread:turn(42) end)
     expect.eq(e.kind, "invalid_argument")
