@@ -60,7 +60,7 @@ end
 
 local function merge(base, over)
   for k, v in pairs(over) do
-    if type(v) == "table" and type(base[k]) == "table" and not vim.tbl_islist(v) then
+    if type(v) == "table" and type(base[k]) == "table" and not (vim.islist or vim.tbl_islist)(v) then
       merge(base[k], v)
     else
       base[k] = v

@@ -25,6 +25,28 @@ setmetatable(M, {
   end,
 })
 
+--- Configures the Neovim plugin (optional; idempotent). See |codex-config|.
+---@param opts codex.Config|nil
+function M.setup(opts)
+  require("codex.config").setup(opts)
+end
+
+--- Subscribes to plugin events (TurnStarted, TurnCompleted, ApprovalRequested,
+--- ApprovalResolved, LoginCompleted, ChatOpened). Returns an unsubscribe function.
+---@param name string
+---@param fn fun(data: table)
+---@return fun()
+function M.on(name, fn)
+  return require("codex.events").on(name, fn)
+end
+
+--- The current chat's status (model · state · tokens), for statuslines; "" without a chat.
+---@return string
+function M.statusline()
+  if not package.loaded["codex.ui.chat"] then return "" end
+  return require("codex.ui.chat").statusline()
+end
+
 --- Creates a client (see codex.ClientOptions). Nothing is spawned until first use.
 ---@param opts codex.ClientOptions|nil
 ---@return codex.Client

@@ -170,7 +170,9 @@ local function toml_str(s) return '"' .. s:gsub('[\\"]', "\\%0") .. '"' end
 --- appended at the top level, before the tables).
 function M.create_home(port, opts)
   opts = opts or {}
-  local dir = ("%s/.testenv/mock-home-%d-%d"):format(M.ROOT, os.time(), math.random(1, 1e9))
+  -- pid + clock: test processes started in the same second (with the same unseeded
+  -- math.random) must never share a home, or one's cleanup deletes the other's.
+  local dir = ("%s/.testenv/mock-home-%d-%d-%d"):format(M.ROOT, uv.os_getpid(), uv.hrtime() % 1e12, math.random(1, 1e9))
   assert(os.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'"))
   local catalog = opts.catalog == nil and M.CATALOG or opts.catalog
   local lines = {

@@ -1,0 +1,223 @@
+---@mod codex.commands  `:Codex` and `:CodexLogin`: subcommands and completion.
+local api = vim.api
+
+local M = {}
+
+local function chat_mod() return require("codex.ui.chat") end
+local function client() return require("codex.session").client() end
+local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
+local function err_text(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
+
+--- The current chat with a thread, or a notification.
+local function current_thread_chat()
+  local c = chat_mod().current()
+  if not c or not c.thread then
+    notify("no chat with a thread here (send a message first, or :Codex resume)", vim.log.levels.WARN)
+    return nil
+  end
+  return c
+end
+
+--- Selected lines as a fenced block with the file path and line range.
+local function selection_block(line1, line2)
+  local buf = api.nvim_get_current_buf()
+  local lines = api.nvim_buf_get_lines(buf, line1 - 1, line2, false)
+  local name = api.nvim_buf_get_name(buf)
+  name = name ~= "" and vim.fn.fnamemodify(name, ":~:.") or "[No Name]"
+  local out = { ("%s:%d-%d"):format(name, line1, line2), "```" .. (vim.bo[buf].filetype or "") }
+  vim.list_extend(out, lines)
+  out[#out + 1] = "```"
+  return table.concat(out, "\n")
+end
+
+local function open_thread_chat(thread, turns)
+  chat_mod().open({ thread = thread, turns = turns, cwd = type(thread.info.cwd) == "string" and thread.info.cwd or nil })
+end
+
+local function format_thread(t)
+  local name = (type(t.name) == "string" and t.name) or (type(t.preview) == "string" and t.preview) or t.id
+  name = name:gsub("\n", " ")
+  if #name > 60 then name = name:sub(1, 57) .. "…" end
+  local when = type(t.updatedAt) == "number" and os.date("%Y-%m-%d %H:%M", t.updatedAt) or ""
+  return ("%s  %s"):format(when, name)
+end
+
+M.sub = {}
+
+function M.sub.new()
+  chat_mod().open({ cwd = vim.fn.getcwd() })
+end
+
+function M.sub.resume()
+  client():thread_list({ limit = 50 }, function(err, page)
+    if err then return notify("thread/list failed: " .. err_text(err), vim.log.levels.ERROR) end
+    local threads = page.data or {}
+    if #threads == 0 then return notify("no stored threads yet") end
+    vim.ui.select(threads, { prompt = "Resume a Codex thread", format_item = format_thread }, function(t)
+      if not t then return end
+      local existing = chat_mod().find(t.id)
+      if existing then return existing:show() end
+      client():thread_resume(t.id, nil, function(rerr, thread)
+        if rerr then return notify("resume failed: " .. err_text(rerr), vim.log.levels.ERROR) end
+        client():thread_read(t.id, { include_turns = true }, function(derr, read)
+          local turns = (not derr and read.thread.turns) or thread.info.turns
+          open_thread_chat(thread, turns)
+        end)
+      end)
+    end)
+  end)
+end
+
+function M.sub.fork()
+  local c = current_thread_chat()
+  if not c then return end
+  c.thread:fork(nil, function(err, fork)
+    if err then return notify("fork failed: " .. err_text(err), vim.log.levels.ERROR) end
+    client():thread_read(fork.id, { include_turns = true }, function(derr, read)
+      open_thread_chat(fork, not derr and read.thread.turns or nil)
+    end)
+  end)
+end
+
+function M.sub.rename(args)
+  local c = current_thread_chat()
+  if not c then return end
+  local name = table.concat(args, " ")
+  if name == "" then return notify("usage: :Codex rename {name}", vim.log.levels.WARN) end
+  c.thread:set_name(name, function(err)
+    if err then return notify("rename failed: " .. err_text(err), vim.log.levels.ERROR) end
+    notify("thread renamed to " .. name)
+  end)
+end
+
+function M.sub.archive()
+  local c = current_thread_chat()
+  if not c then return end
+  c.thread:archive(function(err)
+    if err then return notify("archive failed: " .. err_text(err), vim.log.levels.ERROR) end
+    notify("thread archived")
+    c:hide()
+  end)
+end
+
+function M.sub.stop()
+  local c = chat_mod().current()
+  if c then c:stop() else notify("no chat") end
+end
+
+function M.sub.model()
+  client():models(nil, function(err, models)
+    if err then return notify("model/list failed: " .. err_text(err), vim.log.levels.ERROR) end
+    vim.ui.select(models, {
+      prompt = "Codex model",
+      format_item = function(m) return ("%s%s"):format(m.displayName or m.id, m.isDefault and " (default)" or "") end,
+    }, function(m)
+      if not m then return end
+      local efforts = {}
+      for _, e in ipairs(m.supportedReasoningEfforts or {}) do efforts[#efforts + 1] = e end
+      local function apply(effort)
+        local c = chat_mod().current()
+        require("codex.config").get().model = m.id
+        require("codex.config").get().effort = effort
+        if c then c.model, c.effort = m.id, effort end
+        notify(("model %s%s for the next turns"):format(m.id, effort and (", effort " .. effort) or ""))
+        pcall(vim.cmd, "redrawstatus!")
+      end
+      if #efforts == 0 then return apply(nil) end
+      vim.ui.select(efforts, {
+        prompt = "Reasoning effort",
+        format_item = function(e)
+          return e.reasoningEffort .. (e.reasoningEffort == m.defaultReasoningEffort and " (default)" or "")
+            .. (type(e.description) == "string" and ("  " .. e.description) or "")
+        end,
+      }, function(e) if e then apply(e.reasoningEffort) end end)
+    end)
+  end)
+end
+
+function M.sub.status()
+  local c = chat_mod().current()
+  local lines = {}
+  local cl = client()
+  cl:account(nil, function(err, acct)
+    if err then
+      lines[#lines + 1] = "account: " .. err_text(err)
+    else
+      local a = acct.account
+      if type(a) == "table" then
+        lines[#lines + 1] = ("account: %s%s%s"):format(a.type, type(a.email) == "string" and (" " .. a.email) or "",
+          type(a.planType) == "string" and (" (" .. a.planType .. ")") or "")
+      else
+        lines[#lines + 1] = "account: not signed in (:CodexLogin)"
+      end
+    end
+    if c then
+      lines[#lines + 1] = "chat: " .. c:status_text()
+      local t = c.tokens
+      if t and t.total then
+        lines[#lines + 1] = ("tokens: %d total (in %d, out %d)%s"):format(t.total.totalTokens or 0,
+          t.total.inputTokens or 0, t.total.outputTokens or 0,
+          type(t.modelContextWindow) == "number" and (", context window " .. t.modelContextWindow) or "")
+      end
+    end
+    cl:rate_limits(function(rerr, rl)
+      if not rerr and type(rl.rateLimits) == "table" then
+        for _, k in ipairs({ "primary", "secondary" }) do
+          local w = rl.rateLimits[k]
+          if type(w) == "table" then
+            lines[#lines + 1] = ("rate limit (%s min): %s%% used"):format(tostring(w.windowDurationMins), tostring(w.usedPercent))
+          end
+        end
+      end
+      notify(table.concat(lines, "\n"))
+    end)
+  end)
+end
+
+function M.sub.logout()
+  require("codex.ui.login").logout()
+end
+
+--- :Codex [subcommand|prompt]
+function M.codex(opts)
+  local args = opts.fargs or {}
+  local sub = args[1]
+  if sub and M.sub[sub] then
+    return M.sub[sub](vim.list_slice(args, 2))
+  end
+  local chat = chat_mod()
+  if #args == 0 and opts.range == 0 then return chat.toggle() end
+  local prompt = table.concat(args, " ")
+  if opts.range and opts.range > 0 then
+    local block = selection_block(opts.line1, opts.line2)
+    prompt = prompt ~= "" and (prompt .. "\n\n" .. block) or block
+  end
+  local c = chat.current()
+  if not c or c.cwd ~= vim.fn.getcwd() then
+    c = chat.open({ cwd = vim.fn.getcwd(), show = false })
+  end
+  c:show()
+  c:send(prompt)
+end
+
+function M.complete(arglead, cmdline)
+  local words = vim.split(cmdline, "%s+", { trimempty = true })
+  if #words > 2 or (#words == 2 and arglead == "") then return {} end
+  local out = {}
+  for name in pairs(M.sub) do
+    if name:find("^" .. vim.pesc(arglead)) then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
+end
+
+--- :CodexLogin [device|browser|apikey]
+function M.login(opts)
+  require("codex.ui.login").start(opts.fargs[1])
+end
+
+function M.login_complete(arglead)
+  return vim.tbl_filter(function(m) return m:find("^" .. vim.pesc(arglead)) end, { "device", "browser", "apikey" })
+end
+
+return M

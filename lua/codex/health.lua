@@ -1,0 +1,176 @@
+---@mod codex.health  `:checkhealth codex` (Neovim 0.7.2 through 0.10+).
+local M = {}
+
+M.TESTED_CODEX = "0.171.0"
+local ACCOUNT_TIMEOUT_MS = 10000
+
+--- start/ok/warn/error/info on every Neovim: vim.health (0.9+: start/ok/…; 0.8: report_*),
+--- else the 0.7 `health` Lua module.
+local function reporter()
+  local vh = vim.health
+  if type(vh) == "table" and (vh.start or vh.report_start) then
+    return {
+      start = vh.start or vh.report_start, ok = vh.ok or vh.report_ok, warn = vh.warn or vh.report_warn,
+      error = vh.error or vh.report_error, info = vh.info or vh.report_info,
+    }
+  end
+  local legacy = require("health")
+  return {
+    start = legacy.report_start, ok = legacy.report_ok, warn = legacy.report_warn,
+    error = legacy.report_error, info = legacy.report_info,
+  }
+end
+
+local function err_text(err)
+  if type(err) == "table" and type(err.message) == "string" then return err.message end
+  return tostring(err)
+end
+
+local function check_nvim(h)
+  local v = vim.version()
+  local s = ("%d.%d.%d"):format(v.major, v.minor, v.patch)
+  if vim.fn.has("nvim-0.7.2") == 1 then
+    h.ok("Neovim " .. s)
+  else
+    h.error("Neovim " .. s .. " is too old", { "codex.nvim needs Neovim 0.7.2 or newer" })
+  end
+end
+
+--- Returns the loaded core, or nil after reporting why not.
+local function check_core(h)
+  local path = vim.api.nvim_get_runtime_file("lua/codex/core.so", false)[1]
+  if not path and package.searchpath then path = package.searchpath("codex.core", package.cpath) end
+  local advice = { "run `make` in the plugin directory (needs a C compiler, CMake, pkg-config, LuaJIT and libuv headers)" }
+  if not path and not package.loaded["codex.core"] then
+    h.error("the C module codex.core (lua/codex/core.so) was not found", advice)
+    return nil
+  end
+  local ok, core = pcall(require, "codex.core")
+  if not ok then
+    h.error(("codex.core (%s) failed to load: %s"):format(path or "?", tostring(core)), advice)
+    return nil
+  end
+  local info = core.info()
+  if info.host ~= "nvim" then
+    h.error(("codex.core (%s) is the %s build, not the Neovim one"):format(path or "?", tostring(info.host)), advice)
+    return nil
+  end
+  h.ok(("codex.core loaded for this Neovim: %s (libuv %s)"):format(path or "(preloaded)", tostring(info.libuv)))
+  return core
+end
+
+local function check_loop(h, core)
+  local info = core.info()
+  local uv = vim.uv or vim.loop
+  local timer = uv.new_timer()
+  local ok, same = pcall(core.same_loop, timer)
+  timer:close()
+  if info.loop == "nvim" and ok and same then
+    h.ok("codex.core runs on Neovim's own event loop")
+  else
+    h.error(("codex.core does not run on Neovim's loop (loop = %s, same_loop = %s)"):format(tostring(info.loop), tostring(same)),
+      { "rebuild with `make nvim`: the Neovim build must link neither Lua nor libuv" })
+  end
+end
+
+local function check_binary(h)
+  local config = require("codex.config").get()
+  local copts = config.client or {}
+  if copts.args then
+    h.info("the app-server command is set by `client.args`: " .. table.concat(copts.args, " "))
+    return
+  end
+  local bin = require("codex.host").codex_bin(copts.codex_bin or config.codex_bin)
+  local resolved = bin
+  if not bin:find("/", 1, true) then
+    resolved = vim.fn.exepath(bin)
+    if resolved == "" then
+      h.error(("the codex binary %q is not on PATH"):format(bin), {
+        "install the Codex CLI (npm install -g @openai/codex@" .. M.TESTED_CODEX .. "), set `codex_bin`, or run `make deps`",
+      })
+      return
+    end
+  elseif vim.fn.executable(bin) ~= 1 then
+    h.error(("the codex binary %s is missing or not executable"):format(bin), { "set `codex_bin` or run `make deps`" })
+    return
+  end
+  local out = vim.fn.system({ resolved, "--version" })
+  if vim.v.shell_error ~= 0 then
+    h.error(("`%s --version` failed: %s"):format(resolved, vim.trim(out or "")))
+    return
+  end
+  local first = vim.trim((out or ""):match("[^\n]*") or "")
+  local version = first:match("(%d+%.%d+%.%d+[%w%.%-]*)")
+  if version == M.TESTED_CODEX then
+    h.ok(("codex %s: %s"):format(version, resolved))
+  else
+    h.warn(("codex %s (%s): codex.nvim is tested with %s"):format(version or first, resolved, M.TESTED_CODEX),
+      { "other versions usually work; report problems with the version above" })
+  end
+end
+
+--- The one synchronous wait of the plugin: checkhealth itself is synchronous.
+local function check_account(h)
+  local ok_client, client = pcall(function() return require("codex.session").client() end)
+  if not ok_client then
+    h.error("cannot create the Codex client: " .. err_text(client))
+    return
+  end
+  local done, err, res, server = false, nil, nil, nil
+  client:start(function(e, info)
+    if e then
+      done, err = true, e
+      return
+    end
+    server = info and info.server_version
+    client:account(nil, function(e2, r)
+      done, err, res = true, e2, r
+    end)
+  end)
+  local ok = pcall(vim.wait, ACCOUNT_TIMEOUT_MS, function() return done end, 20)
+  if not ok or not done then
+    h.error(("no answer from the app-server within %d s"):format(ACCOUNT_TIMEOUT_MS / 1000))
+    return
+  end
+  if err then
+    local advice = {}
+    if type(err) == "table" and type(err.stderr) == "string" and err.stderr ~= "" then
+      advice[1] = "app-server stderr: " .. err.stderr:sub(-600)
+    end
+    h.error("account: " .. err_text(err), advice)
+    return
+  end
+  if server then h.ok(("app-server %s answered"):format(tostring(server))) end
+  local acct = type(res) == "table" and res.account or nil
+  if type(acct) == "table" then
+    local kind = acct.type == "apiKey" and "apikey" or tostring(acct.type)
+    local parts = { kind }
+    if type(acct.planType) == "string" then parts[#parts + 1] = acct.planType end
+    if type(acct.email) == "string" then parts[#parts + 1] = acct.email end
+    h.ok("signed in (" .. table.concat(parts, ", ") .. ")")
+  elseif type(res) == "table" and res.requiresOpenaiAuth == false then
+    h.ok("account: the active model provider needs no OpenAI sign-in")
+  else
+    h.warn("not signed in: run :CodexLogin", {
+      ":CodexLogin (device code, works over SSH), :CodexLogin browser, or :CodexLogin apikey",
+    })
+  end
+end
+
+function M.check()
+  local h = reporter()
+  h.start("codex.nvim")
+  check_nvim(h)
+  local core = check_core(h)
+  if core then check_loop(h, core) end
+  h.start("Codex CLI")
+  check_binary(h)
+  h.start("Account")
+  if core then
+    check_account(h)
+  else
+    h.warn("skipped: codex.core is not loaded")
+  end
+end
+
+return M

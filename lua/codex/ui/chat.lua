@@ -1,0 +1,593 @@
+---@mod codex.ui.chat  Chat buffers: a thread rendered as it streams, with an input buffer.
+---
+--- A chat is a thread: buffer `codex://thread/<id>` (filetype "codex", markdown-based) in a
+--- window, and an input buffer below it. Sending starts a turn; while a turn runs, sending
+--- steers it, and the queue key keeps a message for the next turn. Several chats can be open.
+--- Nothing here waits: every call to the app-server takes a callback.
+local api = vim.api
+local config = require("codex.config")
+local events = require("codex.events")
+local render = require("codex.ui.render")
+local session = require("codex.session")
+
+local M = {}
+
+---@type table<string, codex.Chat>
+local chats = {}
+---@type table<integer, codex.Chat>
+local by_buf = {}
+local recent = {} -- most recently used last
+local counter = 0
+
+---@class codex.Chat
+---@field key string
+---@field thread codex.Thread|nil
+---@field thread_id string|nil
+---@field cwd string
+---@field buf integer chat buffer
+---@field input_buf integer
+---@field win integer|nil
+---@field input_win integer|nil
+---@field state "idle"|"starting"|"running"
+---@field turn codex.Turn|nil
+---@field queue string[] messages waiting for the next turn
+---@field model string|nil
+---@field effort string|nil
+---@field tokens table|nil last token usage
+local Chat = {}
+Chat.__index = Chat
+
+local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
+
+local function touch(chat)
+  for i, c in ipairs(recent) do
+    if c == chat then table.remove(recent, i) break end
+  end
+  recent[#recent + 1] = chat
+end
+
+local function new_buf(name, ft)
+  local buf = api.nvim_create_buf(false, true) -- unlisted scratch: nofile, bufhidden=hide
+  pcall(api.nvim_buf_set_name, buf, name)
+  vim.bo[buf].swapfile = false
+  vim.bo[buf].filetype = ft
+  return buf
+end
+
+local function map(buf, modes, key, fn, desc)
+  if key then vim.keymap.set(modes, key, fn, { buffer = buf, silent = true, nowait = true, desc = "codex: " .. desc }) end
+end
+
+local function err_text(err)
+  if type(err) == "table" and err.message then return tostring(err.message) end
+  return tostring(err)
+end
+
+---@param opts {cwd: string|nil, thread: codex.Thread|nil}
+---@return codex.Chat
+local function create(opts)
+  counter = counter + 1
+  local self = setmetatable({
+    cwd = opts.cwd or vim.fn.getcwd(), state = "idle", queue = {}, echo = {}, key = "new-" .. counter,
+    model = config.get().model, effort = config.get().effort, approval_waiting = false, turns_seen = {},
+  }, Chat)
+  self.buf = new_buf("codex://thread/" .. self.key, "codex")
+  vim.bo[self.buf].modifiable = false
+  vim.bo[self.buf].undolevels = -1 -- streamed text is not the user's edit history
+  self.input_buf = new_buf("codex://input/" .. self.key, "markdown")
+  by_buf[self.buf], by_buf[self.input_buf] = self, self
+  self.renderer = render.new(self.buf, {
+    frame_ms = config.get().chat.frame_ms,
+    windows = function() return { self.win } end,
+  })
+  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
+  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, self.buf, "markdown") end
+  local k = config.get().keymaps
+  map(self.input_buf, "n", k.send, function() self:send_input() end, "send")
+  map(self.input_buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
+  map(self.input_buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
+  for _, b in ipairs({ self.buf, self.input_buf }) do
+    map(b, "n", k.stop, function() self:stop() end, "interrupt the turn")
+    map(b, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  end
+  map(self.buf, "n", k.close, function() self:hide() end, "close the chat")
+  chats[self.key] = self
+  if opts.thread then self:set_thread(opts.thread) end
+  return self
+end
+
+function Chat:set_thread(thread)
+  self.thread, self.thread_id = thread, thread.id
+  chats[self.key] = nil
+  self.key = thread.id
+  chats[self.key] = self
+  pcall(api.nvim_buf_set_name, self.buf, "codex://thread/" .. thread.id)
+  pcall(api.nvim_buf_set_name, self.input_buf, "codex://input/" .. thread.id)
+  if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+end
+
+--- Is the chat shown in a window?
+function Chat:visible()
+  return self.win ~= nil and api.nvim_win_is_valid(self.win)
+end
+
+local function size(v, total)
+  if v <= 1 then return math.max(10, math.floor(total * v)) end
+  return math.floor(v)
+end
+
+local bar_expr = "%{v:lua.require'codex.ui.chat'.bar()}"
+
+--- Shows the chat (and its input) in windows per config.chat.layout; focuses the input.
+function Chat:show()
+  touch(self)
+  if self:visible() then
+    if self.input_win and api.nvim_win_is_valid(self.input_win) then api.nvim_set_current_win(self.input_win) end
+    return
+  end
+  local c = config.get().chat
+  if c.layout == "float" then
+    local w, h = size(c.width, vim.o.columns), size(c.height, vim.o.lines)
+    local row, col = math.floor((vim.o.lines - h) / 2), math.floor((vim.o.columns - w) / 2)
+    self.win = api.nvim_open_win(self.buf, true, { relative = "editor", row = row, col = col, width = w,
+      height = h - c.input_height - 2, border = "rounded", style = "minimal" })
+    self.input_win = api.nvim_open_win(self.input_buf, true, { relative = "editor", row = row + h - c.input_height,
+      col = col, width = w, height = c.input_height, border = "rounded", style = "minimal" })
+  else
+    if c.layout == "vsplit" then
+      vim.cmd("botright vsplit")
+      api.nvim_win_set_width(0, size(c.width, vim.o.columns))
+    elseif c.layout == "split" then
+      vim.cmd("botright split")
+      api.nvim_win_set_height(0, size(c.height, vim.o.lines))
+    end
+    self.win = api.nvim_get_current_win()
+    api.nvim_win_set_buf(self.win, self.buf)
+    vim.cmd("belowright " .. c.input_height .. "split")
+    self.input_win = api.nvim_get_current_win()
+    api.nvim_win_set_buf(self.input_win, self.input_buf)
+  end
+  for _, win in ipairs({ self.win, self.input_win }) do
+    vim.wo[win].number = false
+    vim.wo[win].relativenumber = false
+    vim.wo[win].signcolumn = "no"
+    vim.wo[win].wrap = true
+    vim.wo[win].linebreak = true
+    if vim.fn.has("nvim-0.8") == 1 then vim.wo[win].winbar = win == self.win and bar_expr or "" end
+  end
+  if vim.fn.has("nvim-0.8") == 0 then vim.wo[self.win].statusline = bar_expr end
+  vim.wo[self.win].foldmethod = "manual"
+  vim.wo[self.win].foldenable = true
+  vim.wo[self.win].winfixheight = false
+  vim.wo[self.input_win].winfixheight = true
+  self.renderer:refold(self.win)
+  local n = api.nvim_buf_line_count(self.buf)
+  pcall(api.nvim_win_set_cursor, self.win, { n, 0 })
+  events.emit("ChatOpened", { thread_id = self.thread_id })
+  if self.thread_id then require("codex.ui.approval").show(self.thread_id) end
+end
+
+--- Closes the chat's windows (the chat and its thread live on).
+function Chat:hide()
+  for _, win in ipairs({ self.input_win, self.win }) do
+    if win and api.nvim_win_is_valid(win) then
+      if #api.nvim_list_wins() > 1 then api.nvim_win_close(win, true) else vim.cmd("enew") end
+    end
+  end
+  self.win, self.input_win = nil, nil
+end
+
+--- Status for bars: model · state · tokens.
+function Chat:status_text()
+  local parts = { "Codex" }
+  local model = self.model or self.server_model
+  if model then parts[#parts + 1] = model .. (self.effort and (" (" .. self.effort .. ")") or "") end
+  if self.approval_waiting then
+    parts[#parts + 1] = "waiting for approval"
+  elseif self.state == "running" and self.started then
+    parts[#parts + 1] = ("running %d s"):format(math.floor((vim.loop.now() - self.started) / 1000))
+  elseif self.state == "starting" then
+    parts[#parts + 1] = "starting"
+  else
+    parts[#parts + 1] = "idle"
+  end
+  if #self.queue > 0 then parts[#parts + 1] = #self.queue .. " queued" end
+  local total = self.tokens and self.tokens.total and self.tokens.total.totalTokens
+  if total then
+    parts[#parts + 1] = total >= 1000 and ("%.1fk tokens"):format(total / 1000) or (total .. " tokens")
+  end
+  return table.concat(parts, " · ")
+end
+
+local function redraw() pcall(vim.cmd, "redrawstatus!") end
+
+-- A 1 s tick keeps "running N s" current while any chat runs.
+local ticker
+local function tick_start()
+  if ticker then return end
+  ticker = vim.loop.new_timer()
+  ticker:start(1000, 1000, function()
+    vim.schedule(function()
+      local any = false
+      for _, c in pairs(chats) do if c.state ~= "idle" then any = true end end
+      redraw()
+      if not any and ticker then
+        ticker:stop()
+        ticker:close()
+        ticker = nil
+      end
+    end)
+  end)
+end
+
+function Chat:set_approval_waiting(on)
+  self.approval_waiting = on and true or false
+  redraw()
+end
+
+--- Writes the user's message now (before the server echoes it).
+function Chat:echo_user(text, kind)
+  local header = kind == "steer" and "## You (steering)" or kind == "queued" and "## You (queued)" or "## You"
+  local lines = { "", header, "" }
+  for _, l in ipairs(vim.split(text, "\n", { plain = true })) do lines[#lines + 1] = l end
+  if api.nvim_buf_line_count(self.buf) == 1 and api.nvim_buf_get_lines(self.buf, 0, 1, false)[1] == "" then
+    table.remove(lines, 1)
+  end
+  self.renderer:append_lines(lines)
+  if kind ~= "queued" then self.echo[#self.echo + 1] = text end
+end
+
+function Chat:render_error(err)
+  self.renderer:append_lines({ "", "> **Error:** " .. err_text(err):gsub("\n", " ") })
+end
+
+--- Sends the input buffer's text.
+---@param opts {queue: boolean|nil}|nil
+function Chat:send_input(opts)
+  local lines = api.nvim_buf_get_lines(self.input_buf, 0, -1, false)
+  local text = vim.trim(table.concat(lines, "\n"))
+  if text == "" then return end
+  api.nvim_buf_set_lines(self.input_buf, 0, -1, false, { "" })
+  self:send(text, opts)
+end
+
+--- Sends a message: a new turn when idle, a steer while a turn runs, or a queued message
+--- (opts.queue, or while the turn is still starting) for when the current turn ends.
+---@param text string
+---@param opts {queue: boolean|nil}|nil
+function Chat:send(text, opts)
+  touch(self)
+  if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" then
+    self.queue[#self.queue + 1] = text
+    self:echo_user(text, "queued")
+    redraw()
+    return
+  end
+  if self.state == "running" and self.turn then
+    self:echo_user(text, "steer")
+    self.turn:steer(text, function(err)
+      if err then
+        -- Not steerable (review/compact turn) or already over: keep it for the next turn.
+        table.remove(self.echo)
+        self.queue[#self.queue + 1] = text
+        notify("could not steer (" .. err_text(err) .. "); queued for the next turn", vim.log.levels.WARN)
+        redraw()
+        if self.state == "idle" then self:next_in_queue() end
+      end
+    end)
+    return
+  end
+  self:start_turn(text)
+end
+
+function Chat:next_in_queue()
+  if self.state ~= "idle" or #self.queue == 0 then return end
+  local text = table.remove(self.queue, 1)
+  self:start_turn(text, true)
+end
+
+--- Starts the thread if needed, then cb(err).
+function Chat:ensure_thread(cb)
+  if self.thread then return cb(nil) end
+  local cfg = config.get()
+  session.client():thread_start({
+    cwd = self.cwd, model = cfg.model, sandbox = cfg.sandbox, approval_policy = cfg.approval_policy,
+    approvals_reviewer = "user",
+  }, function(err, thread)
+    if err then return cb(err) end
+    self:set_thread(thread)
+    cb(nil)
+  end)
+end
+
+function Chat:start_turn(text, from_queue)
+  if not from_queue then self:echo_user(text) else self.echo[#self.echo + 1] = text end
+  self.state = "starting"
+  self.started = vim.loop.now()
+  tick_start()
+  redraw()
+  self:ensure_thread(function(err)
+    if err then
+      self.state = "idle"
+      self:render_error(err)
+      return redraw()
+    end
+    self.thread:turn(text, { model = self.model, effort = self.effort }, function(terr, turn)
+      if terr then
+        self.state = "idle"
+        self:render_error(terr)
+        redraw()
+        return self:next_in_queue()
+      end
+      self.turn, self.state = turn, "running"
+      events.emit("TurnStarted", { thread_id = self.thread_id, turn_id = turn.id })
+      turn:on("*", function(_, msg) self:on_event(msg) end)
+    end)
+  end)
+end
+
+--- Interrupts the running turn.
+function Chat:stop()
+  if self.turn and self.state == "running" then
+    self.turn:interrupt(function(err)
+      if err then notify("interrupt failed: " .. err_text(err), vim.log.levels.WARN) end
+    end)
+  else
+    notify("no turn is running")
+  end
+end
+
+-- ---- rendering events -----------------------------------------------------------------
+
+local function text_of(content)
+  local out = {}
+  for _, c in ipairs(type(content) == "table" and content or {}) do
+    if c.type == "text" then out[#out + 1] = c.text end
+  end
+  return table.concat(out, "\n")
+end
+
+local null = vim.NIL
+local function val(v) if v == null then return nil end return v end
+
+local function fenced(text, lang)
+  local lines = { "```" .. (lang or "") }
+  for _, l in ipairs(vim.split(text or "", "\n", { plain = true })) do lines[#lines + 1] = l end
+  if lines[#lines] == "" and #lines > 1 then table.remove(lines) end
+  lines[#lines + 1] = "```"
+  return lines
+end
+
+local function command_status(item)
+  local st = item.status
+  if st == "completed" then
+    local ms = val(item.durationMs)
+    return { { ("✓ exit %s%s"):format(tostring(val(item.exitCode) or 0), ms and (" · " .. ms .. " ms") or ""), "DiagnosticOk" } }
+  elseif st == "declined" then
+    return { { "✗ declined", "DiagnosticWarn" } }
+  elseif st == "failed" then
+    return { { "✗ failed" .. (val(item.exitCode) and (" exit " .. item.exitCode) or ""), "DiagnosticError" } }
+  end
+  return { { "… running", "Comment" } }
+end
+
+function Chat:item_started(item, turn_id)
+  local r, id = self.renderer, item.id
+  if r.blocks[id] then return end
+  local t = item.type
+  if t == "userMessage" then
+    local text = text_of(item.content)
+    if self.echo[1] == text then
+      table.remove(self.echo, 1)
+      r.blocks[id] = { skip = true }
+      return
+    end
+    local lines = { "", "## You", "" }
+    vim.list_extend(lines, vim.split(text, "\n", { plain = true }))
+    r:append_lines(lines)
+    r.blocks[id] = { skip = true }
+  elseif t == "agentMessage" then
+    local first = not self.turns_seen[turn_id or ""]
+    self.turns_seen[turn_id or ""] = true
+    r:open_block(id, first and { "", "## Codex", "" } or { "" })
+  elseif t == "reasoning" then
+    r:open_block(id, { "", "> _Reasoning_" })
+  elseif t == "commandExecution" then
+    r:open_block(id, { "", "**$ " .. tostring(val(item.command) or "") .. "**", "```" }, { virt = command_status(item) })
+  elseif t == "fileChange" then
+    local lines = { "" }
+    for _, ch in ipairs(item.changes or {}) do
+      local kind = type(ch.kind) == "table" and ch.kind.type or tostring(ch.kind)
+      lines[#lines + 1] = ("**✎ %s %s**"):format(kind, ch.path)
+      vim.list_extend(lines, fenced(ch.diff, "diff"))
+    end
+    r:open_block(id, lines, { virt = { { "… waiting", "Comment" } } })
+  elseif t == "plan" then
+    r:open_block(id, { "", "**Plan**" })
+  elseif t == "contextCompaction" then
+    r:append_lines({ "", "_(context compacted)_" })
+    r.blocks[id] = { skip = true }
+  else
+    r:open_block(id, { "", ("**⚙ %s**"):format(t) })
+  end
+end
+
+function Chat:item_completed(item, turn_id)
+  local r, id = self.renderer, item.id
+  if not r.blocks[id] then self:item_started(item, turn_id) end
+  local b = r.blocks[id]
+  if not b or b.skip then return end
+  local t = item.type
+  local fold_min = config.get().chat.fold_output_lines
+  if t == "agentMessage" then
+    if b.empty and type(val(item.text)) == "string" then r:append(id, item.text) end
+    r:flush()
+  elseif t == "reasoning" then
+    if b.empty then
+      local s = type(item.summary) == "table" and table.concat(item.summary, "\n\n") or ""
+      r:append(id, s)
+    end
+    r:fold(id, 0)
+  elseif t == "commandExecution" then
+    if b.empty and type(val(item.aggregatedOutput)) == "string" then r:append(id, item.aggregatedOutput) end
+    r:append(id, "\n```")
+    r:set_status(id, command_status(item))
+    r:fold(id, fold_min)
+  elseif t == "fileChange" then
+    local st = item.status
+    r:set_status(id, st == "completed" and { { "✓ applied", "DiagnosticOk" } }
+      or st == "declined" and { { "✗ declined", "DiagnosticWarn" } } or { { "✗ " .. tostring(st), "DiagnosticError" } })
+  elseif t == "plan" then
+    if b.empty then r:append(id, tostring(val(item.text) or "")) end
+  else
+    local status = val(item.status)
+    if status then r:set_status(id, { { tostring(status), "Comment" } }) end
+  end
+end
+
+function Chat:on_event(msg)
+  local p, m, r = msg.params or {}, msg.method, self.renderer
+  if m == "item/started" and type(p.item) == "table" then
+    self:item_started(p.item, p.turnId)
+  elseif m == "item/completed" and type(p.item) == "table" then
+    self:item_completed(p.item, p.turnId)
+  elseif m == "item/agentMessage/delta" or m == "item/commandExecution/outputDelta"
+      or m == "item/reasoning/summaryTextDelta" or m == "item/reasoning/textDelta" or m == "item/plan/delta" then
+    r:append(p.itemId, p.delta)
+  elseif m == "item/reasoning/summaryPartAdded" then
+    if r.blocks[p.itemId] and not r.blocks[p.itemId].empty then r:append(p.itemId, "\n\n") end
+  elseif m == "turn/plan/updated" then
+    local id = "plan:" .. tostring(p.turnId)
+    local lines = {}
+    if type(val(p.explanation)) == "string" then lines[#lines + 1] = p.explanation end
+    for _, step in ipairs(p.plan or {}) do
+      local mark = step.status == "completed" and "[x]" or step.status == "inProgress" and "[~]" or "[ ]"
+      lines[#lines + 1] = ("- %s %s"):format(mark, step.step)
+    end
+    if not r.blocks[id] then r:open_block(id, { "", "**Plan**" }) end
+    r:set_body(id, lines)
+  elseif m == "thread/tokenUsage/updated" then
+    self.tokens = p.tokenUsage
+    redraw()
+  elseif m == "error" then
+    local e = type(p.error) == "table" and p.error or {}
+    if p.willRetry then
+      r:append_lines({ "", "> _" .. tostring(val(e.message) or "retrying") .. " (transient, retrying)_" })
+    end
+  elseif m == "turn/completed" then
+    self:turn_completed(p.turn or {})
+  end
+end
+
+function Chat:turn_completed(turn)
+  local r = self.renderer
+  r:flush()
+  local status = turn.status
+  local line
+  if status == "failed" then
+    local e = type(turn.error) == "table" and turn.error or {}
+    line = "> **Error:** " .. tostring(val(e.message) or "the turn failed")
+  elseif status == "interrupted" then
+    line = "_— interrupted_"
+  else
+    local secs = val(turn.durationMs) and (" · %.1f s"):format(turn.durationMs / 1000) or ""
+    local tok = self.tokens and self.tokens.last and self.tokens.last.totalTokens
+    line = ("_— done%s%s_"):format(secs, tok and (" · " .. tok .. " tokens") or "")
+  end
+  r:append_lines({ "", line })
+  if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
+    self.state, self.turn = "idle", nil
+    self.echo = {}
+  end
+  redraw()
+  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = turn.id, status = status })
+  self:next_in_queue()
+end
+
+--- Renders a stored thread's turns (from thread/read or resume).
+---@param turns table[]
+function Chat:render_history(turns)
+  for _, turn in ipairs(turns or {}) do
+    for _, item in ipairs(turn.items or {}) do
+      self:item_started(item, turn.id)
+      self:item_completed(item, turn.id)
+    end
+    local status = turn.status
+    if status == "interrupted" then
+      self.renderer:append_lines({ "", "_— interrupted_" })
+    elseif status == "failed" then
+      local e = type(turn.error) == "table" and turn.error or {}
+      self.renderer:append_lines({ "", "> **Error:** " .. tostring(val(e.message) or "the turn failed") })
+    end
+  end
+  self.renderer:flush()
+end
+
+-- ---- module API ------------------------------------------------------------------------
+
+--- Opens a chat: a new one, or for a given Thread (with its history rendered).
+---@param opts {cwd: string|nil, thread: codex.Thread|nil, turns: table[]|nil, show: boolean|nil}|nil
+---@return codex.Chat
+function M.open(opts)
+  opts = opts or {}
+  local existing = opts.thread and chats[opts.thread.id]
+  local chat = existing or create(opts)
+  if not existing and opts.turns then chat:render_history(opts.turns) end
+  if opts.show ~= false then chat:show() end
+  return chat
+end
+
+--- The chat of a thread, if open.
+---@param thread_id string|nil
+---@return codex.Chat|nil
+function M.find(thread_id)
+  return thread_id and chats[thread_id] or nil
+end
+
+--- The chat of the current buffer, else the most recent one.
+---@return codex.Chat|nil
+function M.current()
+  return by_buf[api.nvim_get_current_buf()] or recent[#recent]
+end
+
+--- The chat of a buffer (chat or input).
+function M.by_buf(buf) return by_buf[buf] end
+
+--- Every chat.
+function M.all()
+  local out = {}
+  for _, c in pairs(chats) do out[#out + 1] = c end
+  return out
+end
+
+--- `:Codex` with no argument: hide the chats shown in this tab, or show the chat for the
+--- current directory (the most recent one, or a new one).
+function M.toggle()
+  local shown = false
+  for _, c in pairs(chats) do
+    if c:visible() and api.nvim_win_get_tabpage(c.win) == api.nvim_get_current_tabpage() then
+      c:hide()
+      shown = true
+    end
+  end
+  if shown then return end
+  local cwd = vim.fn.getcwd()
+  for i = #recent, 1, -1 do
+    if recent[i].cwd == cwd then return recent[i]:show() end
+  end
+  M.open({ cwd = cwd })
+end
+
+--- The bar text of the chat shown in the window being drawn (winbar/statusline).
+function M.bar()
+  local c = by_buf[api.nvim_get_current_buf()]
+  return c and c:status_text() or ""
+end
+
+--- The statusline text: the current chat's status, or "" when there is none.
+function M.statusline()
+  local c = M.current()
+  return c and c:status_text() or ""
+end
+
+return M

@@ -1,0 +1,219 @@
+---@mod codex.ui.render  Streams a turn's items into a chat buffer, cheaply.
+---
+--- Each item is a block in the buffer with an extmark at the end of its body; text for an
+--- item is inserted at that mark (nvim_buf_set_text: O(delta), never a re-render), so items
+--- may stream at the same time without mixing. Appends are queued and flushed at most once
+--- per frame (config chat.frame_ms). The view follows the end only while the cursor is on
+--- the last line. Long outputs and reasoning are folded (manual folds, never foldexpr).
+local M = {}
+
+local api = vim.api
+local ns = api.nvim_create_namespace("codex_chat")
+M.ns = ns
+
+---@class codex.Renderer
+---@field buf integer
+---@field blocks table<string, {mark: integer, header: integer, start_row: integer, lines: integer, fold: boolean}>
+local R = {}
+R.__index = R
+
+---@param buf integer
+---@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[]}
+---@return codex.Renderer
+function M.new(buf, opts)
+  return setmetatable({ buf = buf, opts = opts, blocks = {}, pending = {}, order = {}, scheduled = false, seq = 0 }, R)
+end
+
+local function set_modifiable(buf, on)
+  vim.bo[buf].modifiable = on
+end
+
+--- Position just past the last character of the buffer.
+local function buf_end(buf)
+  local n = api.nvim_buf_line_count(buf)
+  local last = api.nvim_buf_get_lines(buf, n - 1, n, false)[1] or ""
+  return n - 1, #last
+end
+
+--- Windows showing the buffer whose cursor is on the last line (they follow the output).
+function R:_followers()
+  local out = {}
+  local n = api.nvim_buf_line_count(self.buf)
+  for _, win in ipairs(self.opts.windows()) do
+    if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == self.buf then
+      if api.nvim_win_get_cursor(win)[1] >= n then out[#out + 1] = win end
+    end
+  end
+  return out
+end
+
+function R:_follow(wins)
+  local n = api.nvim_buf_line_count(self.buf)
+  for _, win in ipairs(wins) do
+    if api.nvim_win_is_valid(win) then pcall(api.nvim_win_set_cursor, win, { n, 0 }) end
+  end
+end
+
+--- Writes lines at the end of the buffer now (headers, finished blocks). Returns the first
+--- row written.
+---@param lines string[]
+---@return integer row
+function R:append_lines(lines)
+  self:flush()
+  local follow = self:_followers()
+  local buf = self.buf
+  set_modifiable(buf, true)
+  local n = api.nvim_buf_line_count(buf)
+  local first = api.nvim_buf_get_lines(buf, 0, 1, false)[1]
+  local row
+  if n == 1 and first == "" then
+    api.nvim_buf_set_lines(buf, 0, 1, false, lines)
+    row = 0
+  else
+    api.nvim_buf_set_lines(buf, n, n, false, lines)
+    row = n
+  end
+  set_modifiable(buf, false)
+  self:_follow(follow)
+  return row
+end
+
+--- Starts a block for an item: header lines, then an empty body whose end is tracked.
+---@param id string
+---@param header string[]
+---@param opts {virt: table|nil, fold: boolean|nil}|nil
+function R:open_block(id, header, opts)
+  opts = opts or {}
+  local lines = vim.list_extend(vim.deepcopy(header), { "" })
+  local row = self:append_lines(lines)
+  local body_row = row + #header
+  local mark = api.nvim_buf_set_extmark(self.buf, ns, body_row, 0, { right_gravity = true })
+  local hmark = api.nvim_buf_set_extmark(self.buf, ns, row, 0, { right_gravity = false })
+  self.blocks[id] = { mark = mark, header = hmark, start_row = body_row, fold = opts.fold, empty = true, lines = 1 }
+  if opts.virt then self:set_status(id, opts.virt) end
+  return self.blocks[id]
+end
+
+--- Sets the status shown at the end of a block's header line (virtual text).
+---@param id string
+---@param chunks table e.g. {{"✓ exit 0", "DiagnosticOk"}}
+function R:set_status(id, chunks)
+  local b = self.blocks[id]
+  if not b then return end
+  local pos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.header, {})
+  if not pos[1] then return end
+  if b.status then pcall(api.nvim_buf_del_extmark, self.buf, ns, b.status) end
+  b.status = api.nvim_buf_set_extmark(self.buf, ns, pos[1], 0, { virt_text = chunks, virt_text_pos = "eol" })
+end
+
+--- Queues text for a block's body; it is written at the next frame.
+---@param id string
+---@param text string
+function R:append(id, text)
+  if text == nil or text == "" or not self.blocks[id] then return end
+  local p = self.pending[id]
+  if not p then
+    p = {}
+    self.pending[id] = p
+    self.order[#self.order + 1] = id
+  end
+  p[#p + 1] = text
+  if not self.scheduled then
+    self.scheduled = true
+    vim.defer_fn(function() self:flush() end, self.opts.frame_ms)
+  end
+end
+
+--- Writes every queued text now: one set_text per block.
+function R:flush()
+  self.scheduled = false
+  if #self.order == 0 or not api.nvim_buf_is_valid(self.buf) then
+    self.order, self.pending = {}, {}
+    return
+  end
+  local follow = self:_followers()
+  local buf = self.buf
+  set_modifiable(buf, true)
+  for _, id in ipairs(self.order) do
+    local b = self.blocks[id]
+    local text = table.concat(self.pending[id])
+    local pos = api.nvim_buf_get_extmark_by_id(buf, ns, b.mark, {})
+    if pos[1] then
+      local lines = vim.split(text, "\n", { plain = true })
+      api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], lines)
+      b.lines = b.lines + #lines - 1
+      b.empty = false
+    end
+  end
+  set_modifiable(buf, false)
+  self.order, self.pending = {}, {}
+  self:_follow(follow)
+end
+
+--- Replaces a block's body (e.g. a plan update). Small bodies only.
+---@param id string
+---@param lines string[]
+function R:set_body(id, lines)
+  self:flush()
+  local b = self.blocks[id]
+  if not b then return end
+  local hpos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.header, {})
+  local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
+  if not hpos[1] or not epos[1] then return end
+  local start = epos[1] - b.lines + 1
+  set_modifiable(self.buf, true)
+  api.nvim_buf_set_lines(self.buf, start, epos[1] + 1, false, lines)
+  set_modifiable(self.buf, false)
+  b.lines = #lines
+  local last = lines[#lines] or ""
+  api.nvim_buf_set_extmark(self.buf, ns, start + #lines - 1, #last, { id = b.mark, right_gravity = true })
+end
+
+--- The row range of a block's body (0-based, inclusive).
+---@param id string
+---@return integer|nil first, integer|nil last
+function R:body_range(id)
+  local b = self.blocks[id]
+  if not b then return nil end
+  local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
+  if not epos[1] then return nil end
+  return epos[1] - b.lines + 1, epos[1]
+end
+
+--- Folds a block's body in every window showing the buffer (when longer than min lines).
+---@param id string
+---@param min integer
+function R:fold(id, min)
+  self:flush()
+  local first, last = self:body_range(id)
+  if not first or last - first + 1 <= min then return end
+  local b = self.blocks[id]
+  b.folded = { first, last }
+  for _, win in ipairs(self.opts.windows()) do
+    if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == self.buf then
+      api.nvim_win_call(win, function()
+        vim.wo.foldmethod = "manual"
+        vim.wo.foldenable = true
+        pcall(vim.cmd, ("%d,%dfold"):format(first + 1, last + 1))
+      end)
+    end
+  end
+end
+
+--- Re-creates folds in a window that starts showing the buffer.
+---@param win integer
+function R:refold(win)
+  api.nvim_win_call(win, function()
+    vim.wo.foldmethod = "manual"
+    vim.wo.foldenable = true
+    pcall(vim.cmd, "normal! zE")
+    for id, b in pairs(self.blocks) do
+      if b.folded then
+        local first, last = self:body_range(id)
+        if first then pcall(vim.cmd, ("%d,%dfold"):format(first + 1, last + 1)) end
+      end
+    end
+  end)
+end
+
+return M

@@ -1,0 +1,47 @@
+-- tests/lib/ui.lua: the plugin inside this headless Neovim, pointed at the mock and the real
+-- app-server (one mock + CODEX_HOME per spec file).
+local mock = require("mock.launch")
+
+local M = {}
+
+function M.env(opts)
+  opts = opts or {}
+  local m = mock.start({ args = opts.mock_args })
+  local home = mock.create_home(m.port, opts.home)
+  local workspace = home .. "/workspace"
+  assert(os.execute("mkdir -p '" .. workspace .. "'") ~= false)
+  vim.cmd("cd " .. vim.fn.fnameescape(workspace))
+  local e = { mock = m, home = home, workspace = workspace, env = mock.env(home, m.port) }
+  function e.setup(extra)
+    local o = { client = { env = e.env, app_server_args = { "--strict-config" }, cwd = workspace, request_timeout_ms = 30000 } }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    require("codex.session").reset()
+    require("codex").setup(o)
+  end
+  function e.close()
+    require("codex.session").reset()
+    vim.wait(3000, function() return true end, 10)
+    m:stop()
+    mock.remove_home(home)
+  end
+  e.setup()
+  return e
+end
+
+--- The text of a buffer.
+function M.text(buf)
+  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+end
+
+--- Waits until the buffer's text matches the pattern.
+function M.wait_text(buf, pattern, ms)
+  local ok = vim.wait(ms or 20000, function() return M.text(buf):find(pattern) ~= nil end, 10)
+  if not ok then error(("buffer never matched %q; it holds:\n%s"):format(pattern, M.text(buf)), 2) end
+end
+
+--- Closes every window but one and wipes the chat buffers' windows.
+function M.reset_windows()
+  vim.cmd("silent! only")
+end
+
+return M

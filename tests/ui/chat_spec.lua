@@ -1,0 +1,105 @@
+-- Chat buffers in headless Neovim against the real app-server and the mock.
+if not vim then return pending("Neovim only") end
+local ui = require("lib.ui")
+
+describe("chat", function()
+  local env = ui.env()
+  local chat_mod = require("codex.ui.chat")
+
+  it("loads nothing heavy at startup: only the commands exist", function()
+    expect.eq(vim.fn.exists(":Codex"), 2)
+    expect.eq(vim.fn.exists(":CodexLogin"), 2)
+  end)
+
+  it("sends a prompt and streams the answer into the chat buffer", function()
+    vim.cmd("Codex hello there")
+    local c = chat_mod.current()
+    expect.truthy(c, "a chat opened")
+    expect.truthy(c:visible())
+    expect.eq(vim.api.nvim_get_current_win(), c.input_win, "focus in the input")
+    ui.wait_text(c.buf, "Hello from the mock model!")
+    local text = ui.text(c.buf)
+    expect.match(text, "## You\n\nhello there")
+    expect.match(text, "## Codex\n\nHello from the mock model!")
+    vim.wait(5000, function() return c.state == "idle" end, 10)
+    expect.match(vim.api.nvim_buf_get_name(c.buf), "^codex://thread/" .. vim.pesc(c.thread_id) .. "$")
+    expect.eq(vim.bo[c.buf].filetype, "codex")
+    expect.match(chat_mod.statusline(), "idle")
+    expect.match(chat_mod.statusline(), "15 tokens")
+  end)
+
+  it("sends from the input buffer with <CR> and renders markdown with code", function()
+    local c = chat_mod.current()
+    vim.api.nvim_set_current_win(c.input_win)
+    vim.api.nvim_buf_set_lines(c.input_buf, 0, -1, false, { "[[markdown]]" })
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes("<Esc><CR>", true, false, true), "x", false)
+    ui.wait_text(c.buf, "```lua")
+    expect.eq(table.concat(vim.api.nvim_buf_get_lines(c.input_buf, 0, -1, false)), "", "input cleared")
+  end)
+
+  it("toggles: :Codex hides the chat windows and shows them again", function()
+    local c = chat_mod.current()
+    vim.wait(5000, function() return c.state == "idle" end, 10)
+    vim.cmd("Codex")
+    expect.falsy(c:visible())
+    vim.cmd("Codex")
+    expect.truthy(c:visible())
+  end)
+
+  it("interrupts a slow turn with :Codex stop", function()
+    local c = chat_mod.current()
+    c:send("[[slow]]")
+    ui.wait_text(c.buf, "one ")
+    vim.cmd("Codex stop")
+    ui.wait_text(c.buf, "interrupted")
+    vim.wait(5000, function() return c.state == "idle" end, 10)
+    expect.eq(c.state, "idle")
+  end)
+
+  it("steers a running turn when sending again", function()
+    local c = chat_mod.current()
+    c:send("[[slow]]")
+    ui.wait_text(c.buf, "## Codex\n\none ")
+    c:send("go left")
+    ui.wait_text(c.buf, "Steered: go left")
+    expect.match(ui.text(c.buf), "## You %(steering%)\n\ngo left")
+  end)
+
+  it("queues a message for the next turn", function()
+    local c = chat_mod.current()
+    vim.wait(10000, function() return c.state == "idle" end, 10)
+    c:send("[[slow]]")
+    ui.wait_text(c.buf, "one ")
+    c:send("after that", { queue = true })
+    expect.match(chat_mod.statusline(), "1 queued")
+    vim.cmd("Codex stop")
+    vim.wait(20000, function() return c.state == "idle" and #c.queue == 0 and ui.text(c.buf):find("after that\n\n## Codex") ~= nil end, 10)
+    expect.match(ui.text(c.buf), "## You %(queued%)\n\nafter that")
+  end)
+
+  it("resumes a thread and re-renders its history", function()
+    local c = chat_mod.current()
+    vim.wait(10000, function() return c.state == "idle" end, 10)
+    local id = c.thread_id
+    c:hide()
+    local select = vim.ui.select
+    vim.ui.select = function(items, _, cb)
+      for _, t in ipairs(items) do if t.id == id then return cb(t) end end
+      cb(nil)
+    end
+    -- forget the open chat so resume renders from thread/read
+    local old = chat_mod.find(id)
+    package.loaded["codex.ui.chat"] = nil
+    chat_mod = require("codex.ui.chat")
+    vim.cmd("Codex resume")
+    vim.ui.select = select
+    local r
+    vim.wait(20000, function() r = chat_mod.find(id) return r ~= nil end, 10)
+    expect.truthy(r, "resumed chat")
+    expect.truthy(r ~= old)
+    ui.wait_text(r.buf, "hello there")
+    expect.match(ui.text(r.buf), "Hello from the mock model!")
+  end)
+
+  env.close()
+end)

@@ -1,0 +1,110 @@
+-- :checkhealth codex on Neovim 0.7.2 (require("health").report_*) and 0.10 (vim.health),
+-- against the real pinned app-server and the mock.
+if type(vim) ~= "table" or not vim.api then
+  pending("ui health: needs Neovim")
+  return
+end
+
+local mock = require("mock.launch")
+local config = require("codex.config")
+local session = require("codex.session")
+
+local T = 30000
+
+--- Runs :checkhealth codex and returns the health buffer's lines (then wipes it).
+local function checkhealth()
+  vim.cmd("silent checkhealth codex")
+  local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  pcall(vim.cmd, "bwipe!")
+  return lines
+end
+
+--- The report line of that kind ("OK", "WARNING", "ERROR") containing needle.
+local function find(lines, kind, needle)
+  for _, l in ipairs(lines) do
+    if l:find(needle, 1, true) and l:find("^%s*%- [^%w]*%s*" .. kind) then return l end
+  end
+end
+
+local function expect_line(lines, kind, needle)
+  local l = find(lines, kind, needle)
+  if not l then
+    error(("no %s line with %q in:\n%s"):format(kind, needle, table.concat(lines, "\n")), 2)
+  end
+  return l
+end
+
+describe("ui health", function()
+  local m = mock.start({ args = { "--device-interval", "0" } })
+  local home = mock.create_home(m.port, { requires_openai_auth = true })
+  local workspace = home .. "/workspace"
+  vim.fn.mkdir(workspace, "p")
+  local function setup(extra)
+    local opts = { client = { env = mock.env(home, m.port), app_server_args = { "--strict-config" }, cwd = workspace } }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    config.setup(opts)
+    session.reset()
+  end
+  before_each(function() setup() end)
+  after_each(function() session.reset() end)
+
+  it("reports Neovim, the core on Neovim's loop, codex 0.171.0 and 'not signed in'", function()
+    local lines = checkhealth()
+    local v = vim.version()
+    expect_line(lines, "OK", ("Neovim %d.%d.%d"):format(v.major, v.minor, v.patch))
+    local core_line = expect_line(lines, "OK", "codex.core loaded for this Neovim")
+    expect.truthy(core_line:find("core.so", 1, true), "the .so path is shown")
+    expect_line(lines, "OK", "Neovim's own event loop")
+    expect_line(lines, "OK", "codex 0.171.0")
+    expect_line(lines, "WARNING", "not signed in: run :CodexLogin")
+  end)
+
+  it("reports an API-key account", function()
+    session.client():login_api_key("sk-fake-health-check")
+    local lines = checkhealth()
+    expect_line(lines, "OK", "signed in (apikey")
+    expect.falsy(table.concat(lines, "\n"):find("sk-fake-health-check", 1, true), "the key is not shown")
+    session.client():logout()
+  end)
+
+  it("reports a ChatGPT account with its plan", function()
+    local h = session.client():login_chatgpt_device_code()
+    expect.eq(h:wait({ timeout_ms = T }).success, true)
+    local lines = checkhealth()
+    expect_line(lines, "OK", "signed in (chatgpt, pro")
+    session.client():logout()
+  end)
+
+  it("resolves a bare codex_bin on PATH", function()
+    local old = vim.env.PATH
+    vim.env.PATH = TEST_ROOT .. "/.deps/bin:" .. old
+    setup({ codex_bin = "codex" })
+    local ok, lines = pcall(checkhealth)
+    vim.env.PATH = old
+    assert(ok, lines)
+    expect_line(lines, "OK", "codex 0.171.0: " .. TEST_ROOT .. "/.deps/bin/codex")
+  end)
+
+  it("warns about another codex version", function()
+    local fake = home .. "/fake-codex"
+    local f = assert(io.open(fake, "w"))
+    f:write("#!/bin/sh\necho 'codex-cli 0.170.0'\n")
+    f:close()
+    vim.fn.setfperm(fake, "rwxr-xr-x")
+    setup({ codex_bin = fake })
+    local lines = checkhealth()
+    expect.match(expect_line(lines, "WARNING", "codex 0.170.0"), "tested with 0%.171%.0")
+    -- that binary is no app-server: the account check reports the error (and does not hang)
+    expect.truthy(find(lines, "ERROR", "account") or find(lines, "ERROR", "app-server"), "an account error")
+  end)
+
+  it("reports a missing codex binary", function()
+    setup({ codex_bin = "/nonexistent/codex" })
+    local lines = checkhealth()
+    expect_line(lines, "ERROR", "/nonexistent/codex")
+  end)
+
+  session.reset()
+  m:stop()
+  mock.remove_home(home)
+end)
