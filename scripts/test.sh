@@ -7,6 +7,7 @@ cd "$ROOT"
 mode=${1:-all}
 CORE_SPECS="tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/real_spec.lua"
 API_SPECS="tests/api/protocol_types_spec.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua"
+UI_SPECS="tests/ui/chat_spec.lua tests/ui/approval_spec.lua tests/ui/login_spec.lua tests/ui/health_spec.lua"
 NVIM07=${NVIM07:-nvim}
 NVIM010=${NVIM010:-$ROOT/.deps/nvim-0.10/nvim}
 mkdir -p .testenv
@@ -30,7 +31,7 @@ nvim_suite() { # binary, label
   # Isolated XDG dirs: no user config, no shada.
   XDG_CONFIG_HOME="$ROOT/.testenv/xdg/config" XDG_DATA_HOME="$ROOT/.testenv/xdg/data" \
   XDG_STATE_HOME="$ROOT/.testenv/xdg/state" XDG_CACHE_HOME="$ROOT/.testenv/xdg/cache" \
-  CODEX_TEST_NVIM="$1" CODEX_TEST_FILES="$CORE_SPECS $API_SPECS" timeout 900 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
+  CODEX_TEST_NVIM="$1" CODEX_TEST_FILES="$CORE_SPECS $API_SPECS $UI_SPECS" timeout 1200 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
 }
 
 case $mode in

@@ -11,6 +11,7 @@ end
 package.path = root .. "/tests/?.lua;" .. root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
 if in_nvim then
   vim.opt.rtp:prepend(root)
+  vim.cmd("runtime! plugin/codex.lua") -- as a user's Neovim would (tests run with -u NONE)
 else
   package.cpath = (os.getenv("CODEX_CPATH") or (root .. "/build/lua5.4/?.so")) .. ";" .. package.cpath
 end
@@ -29,7 +30,8 @@ end
 local host = in_nvim and ("nvim " .. tostring(vim.version().major) .. "." .. tostring(vim.version().minor)) or _VERSION
 print(("# codex.nvim tests under %s: %d file(s)"):format(host, #files))
 for _, f in ipairs(files) do
-  print("# " .. f)
+  if f:sub(1, 1) ~= "/" then f = root .. "/" .. f end -- specs may change the directory
+  print("# " .. f:sub(#root + 2))
   local chunk, err = loadfile(f)
   if not chunk then
     R.results.failed = R.results.failed + 1

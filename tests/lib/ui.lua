@@ -10,6 +10,7 @@ function M.env(opts)
   local home = mock.create_home(m.port, opts.home)
   local workspace = home .. "/workspace"
   assert(os.execute("mkdir -p '" .. workspace .. "'") ~= false)
+  local old_cwd = vim.fn.getcwd()
   vim.cmd("cd " .. vim.fn.fnameescape(workspace))
   local e = { mock = m, home = home, workspace = workspace, env = mock.env(home, m.port) }
   function e.setup(extra)
@@ -22,6 +23,7 @@ function M.env(opts)
     require("codex.session").reset()
     vim.wait(3000, function() return true end, 10)
     m:stop()
+    vim.cmd("cd " .. vim.fn.fnameescape(old_cwd))
     mock.remove_home(home)
   end
   e.setup()

@@ -375,10 +375,13 @@ describe("ui: approval", function()
     approval.focus(tid)
     keys("g2")
     expect.same(r1.answer, { decision = amend })
-    expect.eq(api.nvim_get_current_win() ~= chat.input_win, true, "focus moves on to the next prompt of the thread")
+    -- the next prompt shows, but focus returns to the input: pressing g2 twice answers once
     cur = approval.current(tid)
     expect.eq(cur.req, r2)
-    expect.eq(api.nvim_get_current_win(), cur.win)
+    expect.eq(api.nvim_get_current_win(), chat.input_win, "focus does not move on to the next prompt")
+    keys("g2")
+    expect.falsy(r2.answered, "a repeated chord answered the next prompt")
+    approval.focus(tid)
     expect.eq(api.nvim_win_get_cursor(cur.win)[1], 1, "on the header, not a choice")
     text = lines(cur.buf)
     expect.match(text, "Codex wants to change 2 files")
@@ -411,6 +414,10 @@ describe("ui: approval", function()
   it("keeps a prompt for a hidden chat pending, with a notice, and shows it with show()", function()
     local tid = "thread-hidden"
     notes = {}
+    -- the chat exists, but has no window
+    local hidden = { thread_id = tid, waiting = false, calls = {} }
+    function hidden:set_approval_waiting(on) self.waiting = on end
+    chats[tid] = hidden
     local r = fake_req("item/permissions/requestApproval", {
       threadId = tid, cwd = "/w", reason = "needs the network",
       permissions = { network = { enabled = true }, fileSystem = { read = { "/data" } } },
@@ -419,6 +426,7 @@ describe("ui: approval", function()
     expect.falsy(approval.current(tid))
     expect.eq(approval.pending(tid), 1)
     expect.match(notes[#notes].msg, "Codex is waiting for your approval in .*: :Codex to show it")
+    expect.eq(hidden.waiting, true, "the hidden chat's status says so")
     local chat = make_chat(tid)
     approval.show(tid)
     local cur = expect.truthy(approval.current(tid))
@@ -463,6 +471,13 @@ describe("ui: approval", function()
     -- the focus key inside the prompt goes back without answering
     keys("<C-a>")
     expect.eq(api.nvim_get_current_win(), chat.input_win)
+    -- entered another way (a window command): on the header too, and back returns
+    api.nvim_win_set_cursor(cur.win, { #api.nvim_buf_get_lines(cur.buf, 0, -1, false), 0 })
+    vim.cmd(api.nvim_win_get_number(cur.win) .. "wincmd w")
+    expect.eq(api.nvim_get_current_win(), cur.win)
+    expect.eq(api.nvim_win_get_cursor(cur.win)[1], 1, "entering by a window command lands on the header")
+    keys("<Esc>")
+    expect.eq(api.nvim_get_current_win(), chat.input_win)
     expect.falsy(r.answered)
     -- the chat window shrinks: show() (and WinResized/WinScrolled) re-anchor it at the bottom
     api.nvim_win_set_height(chat.win, api.nvim_win_get_height(chat.win) - 3)
@@ -473,11 +488,17 @@ describe("ui: approval", function()
     api.nvim_set_current_win(chat.input_win)
     keys("A<C-a>")
     expect.eq(api.nvim_get_current_win(), cur.win)
+    -- "x!" stays in insert mode until something leaves it: a timer looks, then types <Esc>
+    local mode_after, win_after
+    vim.defer_fn(function()
+      mode_after, win_after = api.nvim_get_mode().mode, api.nvim_get_current_win()
+      api.nvim_input("<Esc>")
+    end, 50)
     api.nvim_feedkeys(api.nvim_replace_termcodes("g" .. choice_index(cur, "decline"), true, false, true), "x!", false)
     expect.eq(r.answer.decision, "decline")
-    expect.eq(api.nvim_get_current_win(), chat.input_win)
-    expect.eq(api.nvim_get_mode().mode, "i", "back in insert mode")
-    keys("<Esc>")
+    expect.eq(win_after, chat.input_win)
+    expect.eq(mode_after, "i", "back in insert mode")
+    expect.eq(api.nvim_get_mode().mode, "n")
     expect.eq(lines(chat.input_buf), "hello")
   end)
 
@@ -547,5 +568,55 @@ describe("ui: approval", function()
       vim.wait(2000, function() return false end, 10)
       env.close()
     end)
+  end)
+end)
+
+-- The same flow through the real chat module (codex.ui.chat), when it is there.
+describe("ui: approval in the real chat", function()
+  local ok_chat, chat_mod = pcall(require, "codex.ui.chat")
+  pcall(vim.cmd, "runtime! plugin/codex.lua")
+  if not ok_chat or type(chat_mod) ~= "table" or not chat_mod.find or vim.fn.exists(":Codex") ~= 2 then
+    pending("codex.ui.chat or :Codex is not available")
+    return
+  end
+  local approval = require("codex.ui.approval")
+  local ui = require("lib.ui")
+  local cwd = vim.fn.getcwd()
+  local env = ui.env()
+  local real_notify = vim.notify
+  vim.notify = function() end
+
+  it("anchors to the chat window, marks it waiting, <C-a> from the input then a g-chord answers; a hidden chat shows it on reopening", function()
+    vim.cmd("Codex [[exec]] touch chatint.txt")
+    local c = chat_mod.current()
+    wait(function() return c.thread_id ~= nil and approval.current(c.thread_id) ~= nil end, "the prompt")
+    local cur = approval.current(c.thread_id)
+    expect.eq(api.nvim_win_get_config(cur.win).win, c.win)
+    expect.eq(api.nvim_get_current_win(), c.input_win)
+    expect.truthy(c.approval_waiting)
+    keys("<C-a>")
+    expect.eq(api.nvim_get_current_win(), cur.win)
+    keys("g" .. choice_index(cur, "accept"))
+    wait(function() return c.state == "idle" end, "the turn")
+    expect.falsy(c.approval_waiting)
+    expect.truthy(e2e.exists(env.workspace .. "/chatint.txt"))
+    -- hidden: pending, no window; shown when the chat opens again
+    vim.cmd("Codex")
+    c:send("[[exec]] touch hidden.txt")
+    wait(function() return approval.pending(c.thread_id) > 0 end, "the hidden prompt")
+    expect.falsy(approval.current(c.thread_id))
+    vim.cmd("Codex")
+    cur = expect.truthy(approval.current(c.thread_id), "shown when the chat opens")
+    approval.focus(c.thread_id)
+    keys("g" .. choice_index(cur, "decline"))
+    wait(function() return c.state == "idle" end, "the turn")
+    expect.falsy(e2e.exists(env.workspace .. "/hidden.txt"))
+  end)
+
+  it("cleans up", function()
+    vim.notify = real_notify
+    reset_windows()
+    env.close()
+    vim.cmd("cd " .. vim.fn.fnameescape(cwd))
   end)
 end)

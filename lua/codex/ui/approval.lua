@@ -601,6 +601,17 @@ local function open_view(key, entry, anchor)
   end
   map(buf, k.approval_next_file, function() move_file(view, 1) end, "next file")
   map(buf, k.approval_prev_file, function() move_file(view, -1) end, "previous file")
+  api.nvim_create_autocmd("WinEnter", {
+    buffer = buf,
+    callback = function()
+      -- entered some other way than focus_approval (<C-w>w, the mouse): start on the header
+      -- too, and remember where the user came from
+      if view.entering or views[key] ~= view then return end
+      local prev = vim.fn.win_getid(vim.fn.winnr("#"))
+      if prev ~= 0 and prev ~= view.win then view.prev_win, view.prev_insert = prev, nil end
+      pcall(api.nvim_win_set_cursor, view.win, { 1, 0 })
+    end,
+  })
   map(buf, k.approval_back, function() back(key) end, "back without answering")
   map(buf, k.focus_approval, function() back(key) end, "back without answering")
   return view
@@ -648,8 +659,10 @@ local function display(key, force)
     if not anchor and not force then return nil end
     view = open_view(key, entry, anchor)
     if focused then
-      view.prev_win, view.prev_insert = prev_win, prev_insert
+      view.entering = true
       api.nvim_set_current_win(view.win)
+      view.entering = false
+      view.prev_win, view.prev_insert = prev_win, prev_insert
     end
     return view
   end
@@ -687,14 +700,11 @@ local function finish(entry, decision, keep_focus)
   end
   remove(key, entry)
   if shown then
+    -- Focus goes back to where the user came from, never on to the next prompt: a chord or
+    -- an <Enter> pressed twice must not answer the next one too.
     close_view(key, false)
-    local next_view = display(key)
-    if keep_focus and next_view then
-      -- the user was answering prompts: the next one of this thread takes over (header line)
-      next_view.prev_win, next_view.prev_insert = prev_win, prev_insert
-      api.nvim_set_current_win(next_view.win)
-      api.nvim_win_set_cursor(next_view.win, { 1, 0 })
-    elseif keep_focus and prev_insert and win_ok(prev_win) and api.nvim_get_current_win() == prev_win then
+    display(key)
+    if keep_focus and prev_insert and win_ok(prev_win) and api.nvim_get_current_win() == prev_win then
       restore_insert(prev_win, prev_insert)
     end
   end
@@ -752,7 +762,9 @@ focus_view = function(view)
     else
       view.prev_insert = nil
     end
+    view.entering = true
     api.nvim_set_current_win(view.win)
+    view.entering = false
   end
   -- the header, never a choice: an <Enter> typed ahead answers nothing
   api.nvim_win_set_cursor(view.win, { 1, 0 })
@@ -819,8 +831,10 @@ local function enqueue(req, kind)
     local fk = keymaps().focus_approval
     notify(("Codex wants to %s%s — %s to answer"):format(WHAT[kind], n > 1 and (" (%d waiting)"):format(n) or "",
       fk or ":lua require('codex.ui.approval').focus()"))
-  else
+  elseif chat_for(key) then
     notify(("Codex is waiting for your approval in %s: :Codex to show it"):format(thread_label(key)), vim.log.levels.WARN)
+  else
+    notify(("Codex is waiting for your approval in %s: :lua require('codex.ui.approval').focus() to answer"):format(thread_label(key)), vim.log.levels.WARN)
   end
 end
 
@@ -970,12 +984,17 @@ end
 function M.focus(thread_id)
   local key = thread_id
   if key == nil or not queues[key] then
+    -- no prompt for this thread: one shown in this tab page, else (without a thread) any
     key = nil
-    for k in pairs(views) do key = k break end
-    if not key then for k in pairs(queues) do key = k break end end
+    local tab = api.nvim_get_current_tabpage()
+    for k, v in pairs(views) do
+      if win_ok(v.win) and api.nvim_win_get_tabpage(v.win) == tab then key = k break end
+    end
+    if not key and thread_id == nil then for k in pairs(queues) do key = k break end end
   end
   if not key or not queues[key] then
-    notify("codex: no approval is waiting")
+    local n = M.pending()
+    notify(n > 0 and ("codex: no approval is waiting here (%d in other chats)"):format(n) or "codex: no approval is waiting")
     return false
   end
   local view = display(key, true)
@@ -1004,8 +1023,5 @@ function M.current(thread_id)
   for lnum, i in pairs(view.choice_at) do lines[i] = lnum end
   return { win = view.win, buf = view.buf, req = view.entry.req, choices = view.entry.choices, choice_lines = lines, files = view.files, anchor = view.anchor }
 end
-
-M._render = render
-M._build_choices = build_choices
 
 return M

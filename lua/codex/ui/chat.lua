@@ -417,6 +417,7 @@ function Chat:item_completed(item, turn_id)
   if not r.blocks[id] then self:item_started(item, turn_id) end
   local b = r.blocks[id]
   if not b or b.skip then return end
+  r:flush() -- streamed text still queued counts: b.empty must be true only with no deltas
   local t = item.type
   local fold_min = config.get().chat.fold_output_lines
   if t == "agentMessage" then
