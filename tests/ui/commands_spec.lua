@@ -1,0 +1,151 @@
+-- :Codex subcommands and :'<,'>Codex, in headless Neovim against the real app-server + mock.
+if not vim then return pending("Neovim only") end
+local ui = require("lib.ui")
+
+local function stub_select(pick)
+  local orig = vim.ui.select
+  vim.ui.select = function(items, opts, cb)
+    for _, it in ipairs(items) do
+      if pick(it, opts) then return cb(it) end
+    end
+    cb(nil)
+  end
+  return function() vim.ui.select = orig end
+end
+
+local function capture_notify()
+  local msgs, orig = {}, vim.notify
+  vim.notify = function(m) msgs[#msgs + 1] = m end
+  return msgs, function() vim.notify = orig end
+end
+
+describe(":Codex commands", function()
+  local env = ui.env()
+  local chat_mod = require("codex.ui.chat")
+
+  it("completes subcommands", function()
+    local c = vim.fn.getcompletion("Codex re", "cmdline")
+    expect.same(c, { "rename", "resume" })
+    expect.same(vim.fn.getcompletion("CodexLogin ", "cmdline"), { "device", "browser", "apikey" })
+  end)
+
+  it("sends a visual selection with its path and line range", function()
+    local file = env.workspace .. "/sel.lua"
+    local f = assert(io.open(file, "w"))
+    f:write("local a = 1\nlocal b = 2\nlocal c = 3\n")
+    f:close()
+    vim.cmd("filetype on")
+    vim.cmd("edit " .. vim.fn.fnameescape(file))
+    vim.cmd("2,3Codex explain this")
+    local c = chat_mod.current()
+    ui.wait_text(c.buf, "Hello from the mock model!")
+    expect.match(ui.text(c.buf), "explain this\n\nsel.lua:2%-3\n```lua\nlocal b = 2\nlocal c = 3\n```")
+    vim.wait(5000, function() return c.state == "idle" end, 10)
+  end)
+
+  it("picks a model, then an effort, for the next turns", function()
+    local restore = stub_select(function(it, opts)
+      if opts.prompt == "Codex model" then return it.id == "mock-model" end
+      return it.reasoningEffort == "high"
+    end)
+    local msgs, unnotify = capture_notify()
+    vim.cmd("Codex model")
+    local c = chat_mod.current()
+    vim.wait(10000, function() return c.effort == "high" end, 10)
+    restore()
+    unnotify()
+    expect.eq(c.model, "mock-model")
+    expect.eq(c.effort, "high")
+    expect.match(chat_mod.statusline(), "mock%-model %(high%)")
+    expect.match(table.concat(msgs, "\n"), "model mock%-model, effort high")
+    env.mock:reset()
+    c:send("hello")
+    vim.wait(10000, function() return c.state == "idle" and ui.text(c.buf):find("done") end, 10)
+  end)
+
+  it("shows the status: account, chat state, tokens", function()
+    local msgs, unnotify = capture_notify()
+    vim.cmd("Codex status")
+    vim.wait(10000, function() return #msgs > 0 end, 10)
+    unnotify()
+    local s = table.concat(msgs, "\n")
+    expect.match(s, "account: ")
+    expect.match(s, "chat: Codex")
+    expect.match(s, "tokens: %d+ total")
+  end)
+
+  it("renames and archives the thread; forks it into a new chat with its history", function()
+    local c = chat_mod.current()
+    local msgs, unnotify = capture_notify()
+    vim.cmd("Codex rename my thread")
+    vim.wait(10000, function() return table.concat(msgs):find("renamed") ~= nil end, 10)
+    local listed = require("codex.session").client():thread_list()
+    local found
+    for _, t in ipairs(listed.data) do if t.id == c.thread_id then found = t end end
+    expect.eq(found and found.name, "my thread")
+    vim.api.nvim_set_current_win(c.win)
+    vim.cmd("Codex fork")
+    local fork
+    vim.wait(15000, function()
+      local cur = chat_mod.current()
+      if cur ~= c and cur.thread_id then fork = cur end
+      return fork ~= nil
+    end, 10)
+    expect.truthy(fork, "a forked chat opened")
+    ui.wait_text(fork.buf, "Hello from the mock model!")
+    vim.api.nvim_set_current_win(c.win)
+    vim.cmd("Codex archive")
+    vim.wait(10000, function() return table.concat(msgs):find("archived") ~= nil end, 10)
+    unnotify()
+    local archived = require("codex.session").client():thread_list({ archived = true })
+    local ids = {}
+    for _, t in ipairs(archived.data) do ids[t.id] = true end
+    expect.truthy(ids[c.thread_id], "archived")
+    expect.falsy(c:visible(), "the archived chat closed")
+  end)
+
+  it(":Codex new opens a second chat; both live at once", function()
+    local before = #chat_mod.all()
+    vim.cmd("Codex new")
+    local c = chat_mod.current()
+    c:send("hello")
+    ui.wait_text(c.buf, "Hello from the mock model!")
+    expect.eq(#chat_mod.all(), before + 1)
+  end)
+
+  it("opens the chat in a float when configured", function()
+    vim.cmd("silent! only")
+    env.setup({ chat = { layout = "float" } })
+    local c = chat_mod.open({ cwd = env.workspace })
+    expect.truthy(vim.api.nvim_win_get_config(c.win).relative ~= "", "chat window is a float")
+    expect.truthy(vim.api.nvim_win_get_config(c.input_win).relative ~= "", "input window is a float")
+    c:hide()
+    env.setup()
+  end)
+
+  it("validates setup() options with clear errors, and is idempotent", function()
+    local err = expect.raises(function() require("codex").setup({ chat = { layout = "sideways" } }) end)
+    expect.match(tostring(err), "chat.layout must be one of")
+    err = expect.raises(function() require("codex").setup({ keymaps = { sned = "<CR>" } }) end)
+    expect.match(tostring(err), "keymaps.sned is not a known keymap")
+    err = expect.raises(function() require("codex").setup({ modle = "x" }) end)
+    expect.match(tostring(err), "modle is not a known option")
+    env.setup()
+    local a = vim.deepcopy(require("codex.config").get())
+    env.setup()
+    expect.same(require("codex.config").get(), a)
+  end)
+
+  it("a keymap set to false is not mapped", function()
+    env.setup({ keymaps = { queue = false } })
+    local c = chat_mod.open({ cwd = env.workspace, show = false })
+    local maps = vim.api.nvim_buf_get_keymap(c.input_buf, "n")
+    local lhs = {}
+    for _, m in ipairs(maps) do lhs[m.lhs] = true end
+    expect.truthy(lhs["<CR>"], "send mapped")
+    expect.falsy(lhs["<C-Q>"], "queue not mapped")
+    env.setup()
+  end)
+
+  env.close()
+end)
