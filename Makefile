@@ -42,6 +42,11 @@ test-asan: deps
 bench: deps build
 	@lua5.4 bench/router.lua
 
+# The plugin against the mock model, offline and with no account (scripts/demo.sh).
+.PHONY: demo
+demo:
+	@bash scripts/demo.sh
+
 # LuaCATS types generated from the pinned app-server's JSON schema (lua/codex/types/protocol.lua);
 # the test suite fails when they differ from what the pinned binary generates.
 protocol: deps

@@ -32,12 +32,17 @@ M.safe = {
   ["execCommandApproval"] = { decision = "denied" },
 }
 
+--- A deep copy that keeps metatables (the JSON array marker among them).
+---@generic T
+---@param v T
+---@return T
 local function deep_copy(v)
   if type(v) ~= "table" then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = deep_copy(x) end
   return setmetatable(out, getmetatable(v))
 end
+M.deep_copy = deep_copy
 
 --- The safe answer for a method: result, or nil + error {code, message}.
 ---@param method string

@@ -8,23 +8,19 @@ local M = {}
 --- Starts the mock (opts.mock_args) and returns an environment:
 --- {mock, home, workspace, env, client(opts), close()}.
 function M.env(opts)
-  opts = opts or {}
-  local m = mock.start({ args = opts.mock_args })
-  local home = mock.create_home(m.port, opts.home)
-  local workspace = home .. "/workspace"
-  assert(os.execute("mkdir -p '" .. workspace .. "'"))
-  local e = { mock = m, home = home, workspace = workspace, env = mock.env(home, m.port), clients = {} }
+  local e = mock.sandbox(opts)
+  e.clients = {}
   function e.client(copts)
-    local o = { env = e.env, app_server_args = { "--strict-config" }, cwd = workspace, request_timeout_ms = 30000 }
+    local o = { env = e.env, app_server_args = { "--strict-config" }, cwd = e.workspace, request_timeout_ms = 30000 }
     for k, v in pairs(copts or {}) do o[k] = v end
     local c = codex.new(o)
     e.clients[#e.clients + 1] = c
     return c
   end
+  local close_sandbox = e.close
   function e.close()
     for _, c in ipairs(e.clients) do pcall(c.close, c) end
-    m:stop()
-    mock.remove_home(home)
+    close_sandbox()
   end
   return e
 end

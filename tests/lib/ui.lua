@@ -5,26 +5,22 @@ local mock = require("mock.launch")
 local M = {}
 
 function M.env(opts)
-  opts = opts or {}
-  local m = mock.start({ args = opts.mock_args })
-  local home = mock.create_home(m.port, opts.home)
-  local workspace = home .. "/workspace"
-  assert(os.execute("mkdir -p '" .. workspace .. "'") ~= false)
+  local e = mock.sandbox(opts)
   local old_cwd = vim.fn.getcwd()
-  vim.cmd("cd " .. vim.fn.fnameescape(workspace))
-  local e = { mock = m, home = home, workspace = workspace, env = mock.env(home, m.port) }
+  vim.cmd("cd " .. vim.fn.fnameescape(e.workspace))
   function e.setup(extra)
-    local o = { client = { env = e.env, app_server_args = { "--strict-config" }, cwd = workspace, request_timeout_ms = 30000 } }
+    local o = { client = { env = e.env, app_server_args = { "--strict-config" }, cwd = e.workspace, request_timeout_ms = 30000 } }
     for k, v in pairs(extra or {}) do o[k] = v end
     require("codex.session").reset()
     require("codex").setup(o)
   end
+  local close_sandbox = e.close
   function e.close()
+    local c = require("codex.session").current()
     require("codex.session").reset()
-    vim.wait(3000, function() return true end, 10)
-    m:stop()
+    if c then vim.wait(5000, function() return not c:status().alive end, 10) end
     vim.cmd("cd " .. vim.fn.fnameescape(old_cwd))
-    mock.remove_home(home)
+    close_sandbox()
   end
   e.setup()
   return e

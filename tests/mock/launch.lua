@@ -223,6 +223,24 @@ function M.env(home, port)
   }
 end
 
+--- A test sandbox: a started mock, a CODEX_HOME pointed at it, a workspace inside that home,
+--- and the child env. opts.mock_args: server flags; opts.home: create_home options.
+---@return table {mock, home, workspace, env, close()}
+function M.sandbox(opts)
+  opts = opts or {}
+  local m = M.start({ args = opts.mock_args })
+  local home = M.create_home(m.port, opts.home)
+  local workspace = home .. "/workspace"
+  assert(os.execute("mkdir -p '" .. workspace .. "'") ~= false)
+  return {
+    mock = m, home = home, workspace = workspace, env = M.env(home, m.port),
+    close = function()
+      m:stop()
+      M.remove_home(home)
+    end,
+  }
+end
+
 function M.remove_home(dir)
   if dir and dir:find("/.testenv/mock-home-", 1, true) then os.execute("rm -rf '" .. dir .. "'") end
 end

@@ -4,7 +4,7 @@
 --
 --   lua5.4 tests/mock/server.lua [--port N] [--log FILE] [--device-interval S]
 --          [--device-pending N] [--device-disabled] [--delay-ms MS] [--catalog FILE]
---          [--backend-origin URL] [--no-stdin] [--verbose]
+--          [--backend-origin URL] [--demo] [--no-stdin] [--verbose]
 --
 -- Listens on 127.0.0.1 only, prints exactly one line `PORT <n>` on stdout once listening,
 -- and exits when its stdin reaches EOF (so a dying test never leaves it behind), or on
@@ -29,6 +29,7 @@ local opts = {
   backend_origin = nil,
   no_stdin = false,
   verbose = false,
+  demo = false,
 }
 
 local function usage(msg)
@@ -43,6 +44,9 @@ usage: lua5.4 tests/mock/server.lua [options]
   --delay-ms MS         the pause between the deltas of [[slow]] (default 300)
   --catalog FILE        the model catalog served on GET /v1/models (default: catalog.json here)
   --backend-origin URL  workspace_backend_origin of GET /backend-api/wham/accounts/check
+  --demo                a message without a magic word plays the next step of the demo
+                        (make demo): streamed markdown, a command, a file change; then
+                        the default text
   --no-stdin            do not exit on stdin EOF (for running it by hand in the background)
   --verbose             log each request on stderr too
 ]==])
@@ -67,6 +71,7 @@ do
     elseif a == "--delay-ms" then opts.delay_ms = tonumber(val(a)) or usage("bad --delay-ms")
     elseif a == "--catalog" then opts.catalog = val(a)
     elseif a == "--backend-origin" then opts.backend_origin = val(a)
+    elseif a == "--demo" then opts.demo = true
     elseif a == "--no-stdin" then opts.no_stdin = true
     elseif a == "--verbose" then opts.verbose = true
     elseif a == "--help" or a == "-h" then usage()
@@ -441,6 +446,60 @@ local MARKDOWN_CHUNKS = {
 
 local SLOW_WORDS = { "one ", "two ", "three ", "four ", "five ", "six ", "seven ", "eight ", "nine ", "ten " }
 
+-- --demo (make demo): a message without a magic word plays the next step of this script.
+local DEMO_DELAY_MS = 40 -- between the deltas of the markdown answer, so streaming is visible
+local DEMO_MARKDOWN = table.concat({
+  "# Hello from the demo model\n",
+  "\n",
+  "This answer is **streamed** by the mock model, a few words at a time, through the real ",
+  "`codex app-server` into the chat buffer. Nothing leaves this machine.\n",
+  "\n",
+  "Send two more messages (any text) to see:\n",
+  "\n",
+  "- a shell command that asks for **approval** first,\n",
+  "- a file change (`hello.lua`) that asks too, with its **diff**,\n",
+  "- then plain replies; magic words such as `[[slow]]` still work.\n",
+  "\n",
+  "A code block:\n",
+  "\n",
+  "```lua\n",
+  "local function greet(name)\n",
+  "  return (\"hello, %s!\"):format(name)\n",
+  "end\n",
+  "\n",
+  "print(greet(\"neovim\"))\n",
+  "```\n",
+})
+local DEMO_CMD = "echo demo-ok && ls -la"
+local DEMO_PATCH_FILE = "hello.lua"
+local DEMO_PATCH_LINES = {
+  "-- hello.lua: written by the codex.nvim demo (make demo)",
+  "local M = {}",
+  "",
+  "function M.greet(name)",
+  "  return (\"hello, %s!\"):format(name or \"world\")",
+  "end",
+  "",
+  "return M",
+}
+
+-- The markdown in deltas of about three words (a line break ends a delta).
+local function demo_chunks(text)
+  local chunks, cur, words = {}, {}, 0
+  for piece in text:gmatch("[^ \n]*[ \n]?") do
+    if piece ~= "" then
+      cur[#cur + 1] = piece
+      words = words + 1
+      if words >= 3 or piece:sub(-1) == "\n" then
+        chunks[#chunks + 1] = table.concat(cur)
+        cur, words = {}, 0
+      end
+    end
+  end
+  if #cur > 0 then chunks[#chunks + 1] = table.concat(cur) end
+  return chunks
+end
+
 local function text_of(item)
   local content = item.content
   if type(content) == "string" then return content end
@@ -612,6 +671,24 @@ local function failed_steps(code, message)
 end
 
 local slow_turns = {} -- turn ids that got [[slow]] (a later request in the same turn is a steer)
+local demo = { next = 0, turns = {} } -- --demo: the last step played; turn id -> its step
+
+local function exec_call(cmd)
+  return {
+    type = "function_call", call_id = "call-exec-" .. next_id("call"), name = "exec_command",
+    arguments = enc({ cmd = cmd, yield_time_ms = 10000, login = false,
+      sandbox_permissions = "require_escalated", justification = "need to run a command" }),
+  }
+end
+
+local function patch_call(file, lines)
+  local body = {}
+  for _, l in ipairs(lines) do body[#body + 1] = "+" .. l .. "\n" end
+  return {
+    type = "custom_tool_call", call_id = "call-patch-" .. next_id("call"), name = "apply_patch",
+    input = "*** Begin Patch\n*** Add File: " .. file .. "\n" .. table.concat(body) .. "*** End Patch",
+  }
+end
 
 -- Picks the scenario for a POST /v1/responses: returns name and a function(c, req) that answers.
 local function choose(req, body, info)
@@ -632,21 +709,10 @@ local function choose(req, body, info)
     return word, function(c) sse_play(c, text_steps(MARKDOWN_CHUNKS)) end
   elseif word == "exec" then
     local cmd = rest ~= "" and rest or DEFAULT_CMD
-    return word, function(c)
-      sse_play(c, tool_call_steps({
-        type = "function_call", call_id = "call-exec-" .. next_id("call"), name = "exec_command",
-        arguments = enc({ cmd = cmd, yield_time_ms = 10000, login = false,
-          sandbox_permissions = "require_escalated", justification = "need to run a command" }),
-      }))
-    end
+    return word, function(c) sse_play(c, tool_call_steps(exec_call(cmd))) end
   elseif word == "patch" then
     local file = rest:match("^(%S+)") or DEFAULT_PATCH_FILE
-    return word, function(c)
-      sse_play(c, tool_call_steps({
-        type = "custom_tool_call", call_id = "call-patch-" .. next_id("call"), name = "apply_patch",
-        input = "*** Begin Patch\n*** Add File: " .. file .. "\n+hello from apply_patch\n*** End Patch",
-      }))
-    end
+    return word, function(c) sse_play(c, tool_call_steps(patch_call(file, { "hello from apply_patch" }))) end
   elseif word == "slow" then
     if info.turn_id then slow_turns[info.turn_id] = true end
     return word, function(c)
@@ -677,7 +743,28 @@ local function choose(req, body, info)
     local text = info.last_user
     return "steer", function(c) sse_play(c, text_steps({ "Steered: ", text })) end
   end
-  -- 5. Anything else: a harmless default text.
+  -- 5. --demo: the next step of the demo (one step per turn: a repeated request in the same
+  -- turn plays the same step again), then the default text.
+  if opts.demo and info.last_user then
+    local step = info.turn_id and demo.turns[info.turn_id]
+    if not step then
+      demo.next = demo.next + 1
+      step = demo.next
+      if info.turn_id then demo.turns[info.turn_id] = step end
+    end
+    if step == 1 then
+      return "demo_markdown", function(c)
+        sse_play(c, text_steps(demo_chunks(DEMO_MARKDOWN), { delay = DEMO_DELAY_MS }))
+      end
+    elseif step == 2 then
+      return "demo_exec", function(c) sse_play(c, tool_call_steps(exec_call(DEMO_CMD))) end
+    elseif step == 3 then
+      return "demo_patch", function(c)
+        sse_play(c, tool_call_steps(patch_call(DEMO_PATCH_FILE, DEMO_PATCH_LINES)))
+      end
+    end
+  end
+  -- 6. Anything else: a harmless default text.
   return "default", function(c)
     sse_play(c, text_steps({ "Hello ", "from the ", "mock model!" }))
   end
@@ -876,6 +963,7 @@ routes["POST /_mock/reset"] = function(c, req)
   log_entries = {}
   device_polls = {}
   slow_turns = {}
+  demo = { next = 0, turns = {} }
   json(c, req, 200, { ok = true })
 end
 routes["GET /_mock/health"] = function(c, req) json(c, req, 200, { ok = true, port = bound_port }) end

@@ -115,12 +115,7 @@ local function str(v)
   return tostring(v)
 end
 
-local function deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = deep_copy(x) end
-  return setmetatable(out, getmetatable(v))
-end
+local deep_copy = require("codex.server_requests").deep_copy
 
 local function keymaps() return config.get().keymaps end
 
