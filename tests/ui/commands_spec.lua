@@ -113,6 +113,27 @@ describe(":Codex commands", function()
     expect.eq(#chat_mod.all(), before + 1)
   end)
 
+  it("auto_approve rules run matching commands without a prompt; status on the header line", function()
+    env.setup({ auto_approve = { commands = { "echo auto%-ok" } } })
+    local c = chat_mod.open({ cwd = env.workspace })
+    c:send("[[exec]] echo auto-ok")
+    ui.wait_text(c.buf, "Command output: auto%-ok")
+    expect.eq(require("codex.ui.approval").pending(c.thread_id), 0, "no prompt")
+    local lines = vim.api.nvim_buf_get_lines(c.buf, 0, -1, false)
+    local row
+    for i, l in ipairs(lines) do if l:find("^%*%*%$ .*echo auto%-ok") then row = i - 1 end end
+    expect.truthy(row, "command header rendered")
+    local marks = vim.api.nvim_buf_get_extmarks(c.buf, require("codex.ui.render").ns, { row, 0 }, { row, -1 }, { details = true })
+    local virt = {}
+    for _, m in ipairs(marks) do
+      for _, chunk in ipairs(m[4].virt_text or {}) do virt[#virt + 1] = chunk[1] end
+    end
+    expect.match(table.concat(virt), "✓ exit 0")
+    expect.match(ui.text(c.buf), "```\nauto%-ok\n")
+    c:hide()
+    env.setup()
+  end)
+
   it("opens the chat in a float when configured", function()
     vim.cmd("silent! only")
     env.setup({ chat = { layout = "float" } })

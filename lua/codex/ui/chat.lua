@@ -398,7 +398,7 @@ function Chat:item_started(item, turn_id)
     local lines = { "" }
     for _, ch in ipairs(item.changes or {}) do
       local kind = type(ch.kind) == "table" and ch.kind.type or tostring(ch.kind)
-      lines[#lines + 1] = ("**✎ %s %s**"):format(kind, ch.path)
+      lines[#lines + 1] = ("**✎ %s %s**"):format(kind, vim.fn.fnamemodify(tostring(ch.path), ":~:."))
       vim.list_extend(lines, fenced(ch.diff, "diff"))
     end
     r:open_block(id, lines, { virt = { { "… waiting", "Comment" } } })

@@ -87,8 +87,16 @@ function R:open_block(id, header, opts)
   local lines = vim.list_extend(vim.deepcopy(header), { "" })
   local row = self:append_lines(lines)
   local body_row = row + #header
+  -- The status goes on the first non-blank header line (headers start with a spacer).
+  local hrow = row
+  for i, l in ipairs(header) do
+    if l ~= "" then
+      hrow = row + i - 1
+      break
+    end
+  end
   local mark = api.nvim_buf_set_extmark(self.buf, ns, body_row, 0, { right_gravity = true })
-  local hmark = api.nvim_buf_set_extmark(self.buf, ns, row, 0, { right_gravity = false })
+  local hmark = api.nvim_buf_set_extmark(self.buf, ns, hrow, 0, { right_gravity = false })
   self.blocks[id] = { mark = mark, header = hmark, start_row = body_row, fold = opts.fold, empty = true, lines = 1 }
   if opts.virt then self:set_status(id, opts.virt) end
   return self.blocks[id]
