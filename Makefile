@@ -3,6 +3,7 @@
 #   make test       install what is missing (scripts/deps.sh), build, run every test
 #   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
 #   make bench      benchmarks (not tests)
+#   make demo       the plugin against the mock model: offline, no account
 #   make protocol   regenerate lua/codex/types/protocol.lua from the pinned codex
 SHELL := /bin/bash
 ROOT := $(CURDIR)

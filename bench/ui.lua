@@ -37,6 +37,8 @@ local argv = type(_G.arg) == "table" and _G.arg or {}
 local RUNS = tonumber(argv[1] or os.getenv("CODEX_BENCH_RUNS") or "") or 3
 local DELTAS = tonumber(argv[2] or os.getenv("CODEX_BENCH_DELTAS") or "") or 20000
 local PROFILE = os.getenv("CODEX_BENCH_PROFILE") == "1"
+local ONLY = os.getenv("CODEX_BENCH_ONLY") -- "ours" or "naive": one variant only
+if ONLY ~= "ours" and ONLY ~= "naive" then ONLY = nil end
 local TARGET_P99, TARGET_MAX = 8, 33 -- ms, ours
 local WIDTH, HEIGHT = 100, 48 -- editor size: chat window ≈ 100 x 40 (+ 5-line input below)
 local PROMPT = "Write a long answer."
@@ -46,13 +48,14 @@ local NVIM = ("%d.%d.%d"):format(version.major, version.minor, version.patch)
 
 -- ---- the stream -------------------------------------------------------------------------------
 
--- Deterministic text: an LCG picks words; each delta is 40-80 bytes; about one delta in five
--- ends a line ("\n"), a paragraph ("\n\n") or starts a list item ("\n- "), so lines grow over
--- several deltas and wrap (average line ≈ 300 B, i.e. 3 screen rows at 100 columns).
+-- Deterministic text: an LCG picks words (some markdown, some UTF-8); each delta is 38-83 bytes
+-- (58 on average); about one delta in five ends a line ("\n"), a paragraph ("\n\n") or starts a
+-- list item ("\n- "), so lines grow over several deltas and wrap: 20,000 deltas make 1.17 MB in
+-- 5,184 lines, non-empty ones 277 B on average (3 screen rows at 100 columns), the longest 2 KB.
 local function gen_deltas(n)
   local seed = 20240601
-  local function rnd(k)
-    seed = (seed * 1103515245 + 12345) % 2147483648
+  local function rnd(k) -- products stay below 2^53: exact in doubles, the same in every Lua
+    seed = (seed * 69069 + 1) % 4294967296
     return math.floor(seed / 65536) % k
   end
   local words = { "the", "stream", "renders", "into", "a", "buffer", "while", "Neovim", "keeps",
@@ -117,6 +120,7 @@ config.setup({ chat = { layout = "current" } })
 
 -- The run in progress: its timing marks.
 local cur = nil
+local count_msg = function() end -- set by the profile hooks
 
 -- The one bench-only shim: turn/start requests carry the scripted events (fakeEvents) of the
 -- run, and the turn's stream gets a subscriber that notes when the first delta arrived. The
@@ -130,6 +134,7 @@ client.rpc.request = function(self, method, params, opts, cb)
       local run = cur
       opts.stream:on(function(msg)
         run.messages = run.messages + 1
+        count_msg()
         if not run.t_first and msg.method == "item/agentMessage/delta" then run.t_first = hrtime() end
       end)
     end
@@ -165,13 +170,19 @@ local function percentile(sorted, p)
 end
 
 -- Lateness (ms) of every firing whose interval overlaps [t0, t1].
+-- frozen: the share of [t0, t1] spent in stalls of at least one 60 Hz frame (16 ms).
 local function stalls(t0, t1)
-  local late = {}
+  local late, frozen = {}, 0
   for i = 2, nticks do
-    if ticks[i] > t0 and ticks[i - 1] < t1 then late[#late + 1] = (ticks[i] - ticks[i - 1]) / 1e6 - 1 end
+    if ticks[i] > t0 and ticks[i - 1] < t1 then
+      local x = (ticks[i] - ticks[i - 1]) / 1e6 - 1
+      late[#late + 1] = x
+      if x >= 16 then frozen = frozen + x end
+    end
   end
   table.sort(late)
-  return { n = #late, p50 = percentile(late, 0.5), p99 = percentile(late, 0.99), max = late[#late] or 0 / 0 }
+  return { n = #late, p50 = percentile(late, 0.5), p99 = percentile(late, 0.99), max = late[#late] or 0 / 0,
+    frozen = math.min(1, frozen / ((t1 - t0) / 1e6)) }
 end
 
 local function wait_for(cond, ms)
@@ -219,44 +230,72 @@ local function win_setup(win)
   vim.wo[win].linebreak = true
 end
 
--- ---- profile hooks (CODEX_BENCH_PROFILE=1: ours only, adds a little overhead) ------------------
+-- ---- profile hooks (CODEX_BENCH_PROFILE=1: ours only; adds some overhead) ----------------------
+--
+-- Totals per function, and per timer gap (the messages and work done between two firings of the
+-- 1 ms timer), so each stall can be split into: messages delivered (stream push -> on_event ->
+-- render append), flushes (set_text and friends), and the rest (the core reading and decoding
+-- in libuv callbacks, scheduling, GC not inside the timed functions).
 
 local prof = nil
+local PROF_KEYS = { "deliver", "on_event", "flush", "set_text", "split", "followers", "follow", "get_extmark" }
+local function new_prof()
+  local p = { gaps = {} }
+  for _, k in ipairs(PROF_KEYS) do p[k] = { n = 0, total = 0, max = 0 } end
+  return p
+end
+local function gap()
+  local g = prof.gaps[nticks]
+  if not g then
+    g = { msgs = 0, on_event = 0, flush = 0, flushes = 0, deliver = 0, flush_out = 0 }
+    prof.gaps[nticks] = g
+  end
+  return g
+end
 local function profile_hooks()
   local render = require("codex.ui.render")
-  local R
-  -- The renderer class is the metatable of any renderer; get it from a throwaway buffer.
   local b = api.nvim_create_buf(false, true)
-  R = getmetatable(render.new(b, { frame_ms = 16, windows = function() return {} end }))
+  local R = getmetatable(render.new(b, { frame_ms = 16, windows = function() return {} end }))
   api.nvim_buf_delete(b, { force = true })
-  local function wrap(obj, name, key)
+  local depth = 0 -- inside a delivery (stream push)
+  local function wrap(obj, name, key, per_gap)
     local orig = obj[name]
     obj[name] = function(...)
       if not prof then return orig(...) end
       local t = hrtime()
+      if key == "deliver" then depth = depth + 1 end
       local r1, r2 = orig(...)
+      if key == "deliver" then depth = depth - 1 end
       local dt = (hrtime() - t) / 1e6
       local e = prof[key]
       e.n, e.total, e.max = e.n + 1, e.total + dt, math.max(e.max, dt)
+      if per_gap then
+        local g = gap()
+        g[key] = g[key] + dt
+        if key == "flush" then
+          g.flushes = g.flushes + 1
+          if depth == 0 then g.flush_out = g.flush_out + dt end
+        end
+      end
       return r1, r2
     end
   end
-  wrap(R, "flush", "flush")
+  wrap(R, "flush", "flush", true)
   wrap(R, "_followers", "followers")
   wrap(R, "_follow", "follow")
   wrap(api, "nvim_buf_set_text", "set_text")
+  wrap(api, "nvim_buf_get_extmark_by_id", "get_extmark")
   wrap(vim, "split", "split")
   local Chat = getmetatable(chat_mod.open({ show = false }))
-  wrap(Chat, "on_event", "on_event")
-  -- the size of each core delivery batch: messages between two scheduled drains are not
-  -- observable from Lua, so count stream messages per main-loop iteration instead.
+  wrap(Chat, "on_event", "on_event", true)
+  -- the whole delivery of one message: codex.stream's push (every subscriber of the turn)
+  wrap(getmetatable(require("codex.stream").new("x", "y")), "push", "deliver", true)
 end
-local function new_prof()
-  local p = {}
-  for _, k in ipairs({ "flush", "followers", "follow", "set_text", "split", "on_event" }) do
-    p[k] = { n = 0, total = 0, max = 0 }
+count_msg = function()
+  if prof then
+    local g = gap()
+    g.msgs = g.msgs + 1
   end
-  return p
 end
 
 -- ---- the variants -----------------------------------------------------------------------------
@@ -279,6 +318,7 @@ local function finish(buf, ok)
     r.err = ("did not finish (%d messages seen)"):format(r.messages)
   else
     r.total = (r.t_end - r.t_first) / 1e9
+    r.lead = (r.t_first - r.t_start) / 1e9 -- turn/start sent -> first delta (the fake's work)
     r.stall = stalls(r.t_first, r.t_end)
     r.err = check_text(buf)
   end
@@ -298,6 +338,10 @@ local function run_ours(i)
   local ok = wait_for(function() return cur.t_end ~= nil end, 600000)
   local r = finish(chat.buf, ok)
   r.prof, prof = prof, nil
+  if PROFILE then
+    r.ticks = {}
+    for k = 1, nticks do r.ticks[k] = ticks[k] end
+  end
   r.win = ("%dx%d"):format(w, h)
   r.cursor_last = api.nvim_win_get_cursor(chat.win)[1] == api.nvim_buf_line_count(chat.buf)
   chat:hide()
@@ -407,16 +451,16 @@ local function main()
   local results = { ours = {}, naive = {} }
   local failed = false
   for i = 1, RUNS do
-    for _, kind in ipairs({ "ours", "naive" }) do
+    for _, kind in ipairs(ONLY and { ONLY } or { "ours", "naive" }) do
       local r = kind == "ours" and run_ours(i) or run_naive(i)
       results[kind][#results[kind] + 1] = r
       if r.err then
         failed = true
         out(("  run %d %-5s FAILED: %s\n"):format(i, kind, r.err))
       else
-        out(("  run %d %-5s total %7.3f s  stall p50 %7s  p99 %8s  max %8s ms  (%d samples, window %s, %d lines, cursor at end: %s)\n")
-          :format(i, kind, r.total, fmt_ms(r.stall.p50), fmt_ms(r.stall.p99), fmt_ms(r.stall.max), r.stall.n, r.win,
-            r.lines, tostring(r.cursor_last)))
+        out(("  run %d %-5s total %7.3f s  stall p50 %7s  p99 %8s  max %8s ms  frozen %3.0f%%  (%d samples; first delta %.2f s after turn/start; window %s, %d lines, cursor at end: %s)\n")
+          :format(i, kind, r.total, fmt_ms(r.stall.p50), fmt_ms(r.stall.p99), fmt_ms(r.stall.max), 100 * r.stall.frozen,
+            r.stall.n, r.lead, r.win, r.lines, tostring(r.cursor_last)))
       end
     end
   end
@@ -442,29 +486,34 @@ local function main()
       p50 = med(function(r) return r.stall.p50 end),
       p99 = med(function(r) return r.stall.p99 end),
       max = med(function(r) return r.stall.max end),
-      min_total = (function() local m = math.huge for _, r in ipairs(ok) do m = math.min(m, r.total) end return m end)(),
+      frozen = med(function(r) return r.stall.frozen end),
+      samples = med(function(r) return r.stall.n end),
     }
   end
   local s_ours, s_naive = summary(results.ours), summary(results.naive)
 
   out(("\nNeovim %s, %d deltas, median of %d runs (best run by p99 in brackets); stall = lateness of a 1 ms timer\n")
     :format(NVIM, DELTAS, RUNS))
-  out("| variant | total s | stall p50 ms | stall p99 ms | stall max ms |\n| --- | --- | --- | --- | --- |\n")
-  out(("| idle loop (floor) | – | %s | %s | %s |\n"):format(fmt_ms(idle.p50), fmt_ms(idle.p99), fmt_ms(idle.max)))
-  for _, row in ipairs({ { "ours (codex.ui.render)", s_ours }, { "naive (set_lines per delta)", s_naive } }) do
-    local s = row[2]
+  out("| variant | total s | stall p50 ms | stall p99 ms | stall max ms | frozen |\n| --- | --- | --- | --- | --- | --- |\n")
+  out(("| idle loop (floor) | – | %s | %s | %s | – |\n"):format(fmt_ms(idle.p50), fmt_ms(idle.p99), fmt_ms(idle.max)))
+  for _, row in ipairs({ { "ours (codex.ui.render)", "ours", s_ours }, { "naive (set_lines per delta)", "naive", s_naive } }) do
+    local s = row[3]
     if s then
-      out(("| %s | %.3f [%.3f] | %s [%s] | %s [%s] | %s [%s] |\n"):format(row[1], s.total, s.best.total,
+      out(("| %s | %.3f [%.3f] | %s [%s] | %s [%s] | %s [%s] | %.0f%% |\n"):format(row[1], s.total, s.best.total,
         fmt_ms(s.p50), fmt_ms(s.best.stall.p50), fmt_ms(s.p99), fmt_ms(s.best.stall.p99), fmt_ms(s.max),
-        fmt_ms(s.best.stall.max)))
-    else
-      out(("| %s | failed | | | |\n"):format(row[1]))
+        fmt_ms(s.best.stall.max), 100 * s.frozen))
+    elseif #results[row[2]] > 0 then
+      out(("| %s | failed | | | | |\n"):format(row[1]))
     end
   end
   if s_ours then
     out(("\ntargets (ours, median): p99 %s ms < %d: %s   max %s ms < %d: %s\n"):format(fmt_ms(s_ours.p99), TARGET_P99,
       s_ours.p99 < TARGET_P99 and "met" or "MISSED", fmt_ms(s_ours.max), TARGET_MAX,
       s_ours.max < TARGET_MAX and "met" or "MISSED"))
+    if s_ours.samples < 100 then
+      out(("(ours lasts about %d ms, so a run has about %d timer samples and its p99 is its largest stall)\n")
+        :format(math.floor(s_ours.total * 1000 + 0.5), s_ours.samples))
+    end
   end
   if s_ours and s_naive then
     out(("naive/ours: total %.1fx   stall p99 %.1fx   stall max %.1fx\n"):format(s_naive.total / s_ours.total,
@@ -474,15 +523,36 @@ local function main()
     :format(failed and "NO" or "yes"))
 
   if PROFILE then
-    out("\nprofile (ours, per run: calls, total ms, max ms)\n")
+    out("\nprofile, ours (calls / total ms / max ms per call):\n")
     for i, r in ipairs(results.ours) do
       if r.prof then
         local parts = {}
-        for _, k in ipairs({ "on_event", "flush", "set_text", "split", "followers", "follow" }) do
+        for _, k in ipairs(PROF_KEYS) do
           local e = r.prof[k]
-          parts[#parts + 1] = ("%s %d/%.1f/%.2f"):format(k, e.n, e.total, e.max)
+          parts[#parts + 1] = ("%s %d / %.1f / %.2f"):format(k, e.n, e.total, e.max)
         end
-        out(("  run %d: %s\n"):format(i, table.concat(parts, "  ")))
+        out(("  run %d: %s\n"):format(i, table.concat(parts, ";  ")))
+      end
+    end
+    out("\nthe 12 longest timer gaps of the last run, ms. deliver: codex.stream push of each message (its\n"
+      .. "subscribers: turn items, chat:on_event -> render append; and a flush when on_event calls one);\n"
+      .. "frame flush: flushes run by the frame timer; rest: the stall less both (the core reading and\n"
+      .. "decoding in libuv callbacks, scheduling, GC outside the timed calls; down to -1 ms, since a\n"
+      .. "stall already has the timer's 1 ms period taken off)\n")
+    local r = results.ours[#results.ours]
+    if r and r.prof and r.ticks then
+      local rows = {}
+      for k, g in pairs(r.prof.gaps) do
+        if r.ticks[k] and r.ticks[k + 1] then
+          rows[#rows + 1] = { late = (r.ticks[k + 1] - r.ticks[k]) / 1e6 - 1, g = g }
+        end
+      end
+      table.sort(rows, function(a, b) return a.late > b.late end)
+      out("  | stall | msgs | deliver | of it on_event | frame flush | flushes | rest |\n")
+      for i = 1, math.min(12, #rows) do
+        local x, g = rows[i].late, rows[i].g
+        out(("  | %6.2f | %5d | %6.2f | %6.2f | %6.2f | %d | %6.2f |\n"):format(x, g.msgs, g.deliver, g.on_event,
+          g.flush_out, g.flushes, x - g.deliver - g.flush_out))
       end
     end
   end

@@ -56,7 +56,9 @@ local BANNER = {
   "and run `nvim`; `:Codex` opens the chat.",
 }
 
-vim.api.nvim_create_autocmd("VimEnter", {
+-- On UIEnter: when Neovim runs as a server with a --remote-ui TUI (see demo.sh), the
+-- screen size is known only once the UI is attached.
+vim.api.nvim_create_autocmd(vim.fn.exists("##UIEnter") == 1 and "UIEnter" or "VimEnter", {
   once = true,
   callback = function()
     local buf = vim.api.nvim_get_current_buf()

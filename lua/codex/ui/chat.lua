@@ -399,7 +399,15 @@ function Chat:item_started(item, turn_id)
     for _, ch in ipairs(item.changes or {}) do
       local kind = type(ch.kind) == "table" and ch.kind.type or tostring(ch.kind)
       lines[#lines + 1] = ("**✎ %s %s**"):format(kind, vim.fn.fnamemodify(tostring(ch.path), ":~:."))
-      vim.list_extend(lines, fenced(ch.diff, "diff"))
+      local diff = type(ch.diff) == "string" and ch.diff or ""
+      if kind == "add" or kind == "delete" then
+        -- For an added (deleted) file the server sends the content itself: show it as a diff.
+        local sign = kind == "add" and "+" or "-"
+        local out = {}
+        for _, l in ipairs(vim.split((diff:gsub("\n$", "")), "\n", { plain = true })) do out[#out + 1] = sign .. l end
+        diff = table.concat(out, "\n")
+      end
+      vim.list_extend(lines, fenced(diff, "diff"))
     end
     r:open_block(id, lines, { virt = { { "… waiting", "Comment" } } })
   elseif t == "plan" then

@@ -1,0 +1,340 @@
+-- `make demo` end to end: a real terminal Neovim in tmux, driven with send-keys and read with
+-- capture-pane, against the real pinned app-server and the mock in --demo mode.
+--   lua5.4 tests/run.lua tests/ui/tmux_demo_spec.lua            (CODEX_TEST_NVIM=nvim by default)
+--   CODEX_TEST_NVIM=$PWD/.deps/nvim-0.10/nvim lua5.4 tests/run.lua tests/ui/tmux_demo_spec.lua
+-- It runs the same under plain Lua 5.4 and inside the Neovim suites (it only drives tmux).
+-- It leaves the last screen in .testenv/demo-capture.txt (and the file-change prompt in
+-- .testenv/demo-capture-approval.txt).
+local ROOT = TEST_ROOT
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- Runs a shell command; returns its output (stdout + stderr) and exit code.
+local function sh(cmd)
+  local p = assert(io.popen("{ " .. cmd .. "\n} 2>&1; echo \"__rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return (out:gsub("__rc=%d+%s*$", "")), rc
+end
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+if select(2, sh("command -v tmux")) ~= 0 then
+  return pending("tmux demo: tmux is not installed")
+end
+
+local pid = tonumber((sh("echo $PPID"))) -- the shell's parent: this process
+if type(vim) == "table" and vim.fn then pid = vim.fn.getpid() end
+local SOCK = "codex-test-" .. pid
+local ID = "test-" .. pid
+local HOME = ROOT .. "/.testenv/demo-home-" .. ID
+local WORKSPACE = ROOT .. "/.testenv/demo-workspace-" .. ID
+local NVIM = os.getenv("CODEX_TEST_NVIM") or "nvim"
+if NVIM:find("/") and NVIM:sub(1, 1) ~= "/" then NVIM = ROOT .. "/" .. NVIM end
+
+local function tmux(args) return sh("tmux -u -L " .. SOCK .. " " .. args) end
+
+local function capture()
+  local out, rc = tmux("capture-pane -p -t demo")
+  if rc ~= 0 then error("tmux capture-pane failed (the demo session is gone?): " .. out, 0) end
+  return out
+end
+
+local function lines_of(s)
+  local t = {}
+  for l in (s .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
+  return t
+end
+
+--- The screen row (1-based) of the first line containing text, or nil.
+local function row_of(screen, text)
+  for i, l in ipairs(lines_of(screen)) do
+    if l:find(text, 1, true) then return i end
+  end
+end
+
+local function cursor_row()
+  local out = tmux("display-message -p -t demo '#{cursor_y}'")
+  return (tonumber(out:match("%d+")) or -1) + 1
+end
+
+local function has_all(screen, texts)
+  for _, t in ipairs(texts) do
+    if not screen:find(t, 1, true) then return false end
+  end
+  return true
+end
+
+--- Polls the screen until pred(screen) holds; returns the screen. Raises with the last screen.
+local function wait_screen(what, pred, timeout_s)
+  local deadline = os.time() + (timeout_s or 30)
+  local screen
+  repeat
+    screen = capture()
+    if pred(screen) then return screen end
+    sleep(0.05)
+  until os.time() > deadline
+  error(("timed out waiting for %s; the screen:\n%s"):format(what, screen), 0)
+end
+
+local function wait_texts(what, texts, timeout_s)
+  return wait_screen(what, function(s) return has_all(s, texts) end, timeout_s)
+end
+
+local function wait_cursor_on(what, text)
+  return wait_screen(what, function(s)
+    local r = row_of(s, text)
+    return r ~= nil and r == cursor_row()
+  end, 10)
+end
+
+local function keys(...)
+  local args = {}
+  for _, k in ipairs({ ... }) do args[#args + 1] = q(k) end
+  local out, rc = tmux("send-keys -t demo " .. table.concat(args, " "))
+  if rc ~= 0 then error("tmux send-keys failed: " .. out, 0) end
+end
+
+local function type_text(text)
+  local out, rc = tmux("send-keys -t demo -l " .. q(text))
+  if rc ~= 0 then error("tmux send-keys failed: " .. out, 0) end
+end
+
+local function insert_mode(s) return s:find("-- INSERT --", 1, true) ~= nil end
+
+--- Leaves insert mode (alone: an <Esc> followed at once by a key would read as <M-key>).
+local function escape()
+  keys("Escape")
+  wait_screen("normal mode", function(s) return not insert_mode(s) end, 10)
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- The processes whose environment holds this demo's CODEX_HOME (the app-server and its
+--- children): pids.
+local function home_procs()
+  local out = sh("grep -lsxzF " .. q("CODEX_HOME=" .. HOME) .. " /proc/[0-9]*/environ")
+  local pids = {}
+  for p in out:gmatch("/proc/(%d+)/environ") do pids[#pids + 1] = tonumber(p) end
+  return pids
+end
+
+local function cmdline(p)
+  local s = read("/proc/" .. p .. "/cmdline")
+  return s and s:gsub("%z", " ") or nil
+end
+
+--- pid → cmdline of a process and all its descendants.
+local function tree(root_pid)
+  local out, todo = {}, { root_pid }
+  while #todo > 0 do
+    local p = table.remove(todo)
+    out[p] = cmdline(p) or "?"
+    for c in (sh("pgrep -P " .. p)):gmatch("%d+") do todo[#todo + 1] = tonumber(c) end
+  end
+  return out
+end
+
+local function port_open(port)
+  local _, rc = sh("timeout 2 bash -c " .. q("exec 3<>/dev/tcp/127.0.0.1/" .. port))
+  return rc == 0
+end
+
+local socket_path -- kill-server leaves the socket file behind
+
+local function cleanup()
+  tmux("kill-server")
+  if socket_path then os.remove(socket_path) end
+  sh("rm -rf " .. q(WORKSPACE) .. " " .. q(HOME))
+end
+
+describe("make demo in a real terminal (tmux)", function()
+  local broken = nil -- the first failed step: later steps would only time out
+  local function step(name, fn)
+    it(name, function()
+      if broken then error("not run: an earlier step failed (" .. broken .. ")", 0) end
+      local ok, err = pcall(fn)
+      if not ok then
+        broken = name
+        error(err, 0)
+      end
+    end)
+  end
+
+  local procs, port, server_pid
+
+  tmux("kill-server") -- a stale server from a killed run of this pid
+  sh("rm -rf " .. q(WORKSPACE))
+
+  step("opens a clean Neovim with the chat, on the mock", function()
+    -- A placeholder first, so remain-on-exit is set before the demo can end.
+    local env = ("env -u TMUX NVIM=%s CODEX_DEMO_ID=%s CODEX_DEMO_WORKSPACE=%s "):format(q(NVIM), q(ID), q(WORKSPACE))
+    local out, rc = sh(env .. "tmux -u -L " .. SOCK .. " -f /dev/null new-session -d -s demo -x 160 -y 50 -c "
+      .. q(ROOT) .. " 'sleep 600'")
+    assert(rc == 0, "tmux new-session failed: " .. out)
+    tmux("set-option -g remain-on-exit on")
+    local info = tmux("display-message -p '#{pid} #{socket_path}'")
+    server_pid = tonumber(info:match("^(%d+)"))
+    socket_path = info:match("^%d+ (%S+)")
+    assert(server_pid, "the tmux server's pid: " .. info)
+    out, rc = tmux("respawn-pane -k -t demo " .. q("bash scripts/demo.sh"))
+    assert(rc == 0, "tmux respawn-pane failed: " .. out)
+    -- The first run may build the module.
+    local s = wait_screen("the demo Neovim with the chat", function(screen)
+      return has_all(screen, { "codex.nvim demo", "Codex", "idle" }) and insert_mode(screen)
+    end, 180)
+    expect.match(s, "No account, no network")
+    expect.match(s, "<C%-a>")
+  end)
+
+  step("streams the markdown answer with its code block (<C-s> in insert mode)", function()
+    type_text("Hello! What can you do?")
+    keys("C-s")
+    -- Streaming: the heading shows before the code block has arrived.
+    local partial = false
+    local s = wait_screen("the streamed markdown answer", function(screen)
+      if screen:find("Hello from the demo model", 1, true) and not screen:find("print(greet", 1, true) then
+        partial = true
+      end
+      return has_all(screen, { "# Hello from the demo model", "```lua", 'print(greet("neovim"))', "idle" })
+    end, 60)
+    expect.truthy(partial, "saw the answer before it was complete (streamed)")
+    expect.match(s, "## You")
+    expect.match(s, "Hello! What can you do%?")
+    expect.match(s, "%- a shell command that asks for %*%*approval%*%*")
+    expect.match(s, "local function greet%(name%)")
+  end)
+
+  step("asks before running a command; typed-ahead keys do not answer (<CR> in normal mode)", function()
+    type_text("Run something")
+    escape()
+    keys("Enter")
+    local s = wait_texts("the command approval", {
+      "Codex wants to run a command", "$ echo demo-ok && ls -la", "g1  Run once", "Decline", "waiting for approval",
+    }, 60)
+    expect.truthy(row_of(s, "Run once") > row_of(s, "echo demo-ok"), "choices under the command")
+    -- Keys that would answer, typed in the input: they stay text there.
+    keys("i")
+    type_text("y")
+    keys("Enter")
+    type_text("1")
+    keys("Enter")
+    type_text("g1 typed ahead")
+    s = wait_texts("the typed-ahead text in the input", { "g1 typed ahead" }, 10)
+    expect.truthy(has_all(s, { "Codex wants to run a command", "g1  Run once", "waiting for approval" }),
+      "the prompt is still open:\n" .. s)
+    expect.falsy(s:find("demo-ok\n", 1, true), "the command did not run")
+    -- Clear the input, jump into the prompt, answer with the g1 chord.
+    escape()
+    keys("g", "g", "d", "G")
+    wait_screen("the input cleared", function(screen) return not screen:find("typed ahead", 1, true) end, 10)
+    keys("C-a")
+    wait_cursor_on("the cursor in the prompt", "Codex wants to run a command")
+    keys("g", "1")
+    s = wait_texts("the command output", { "Command output: demo-ok", "main.lua", "idle" }, 60)
+    expect.falsy(s:find("Codex wants to run a command", 1, true), "the prompt closed")
+    expect.match(s, "echo demo%-ok && ls %-la")
+  end)
+
+  step("asks before a file change, with its diff; <C-a> then <CR> on a choice applies it", function()
+    keys("i")
+    type_text("Now change a file")
+    keys("C-s")
+    local s = wait_texts("the file-change approval", {
+      "Codex wants to change a file", "hello.lua", "+local M = {}", "+function M.greet(name)", "+return M",
+      "g1  Apply the change", "waiting for approval",
+    }, 60)
+    write(ROOT .. "/.testenv/demo-capture-approval.txt", s)
+    expect.falsy(read(WORKSPACE .. "/hello.lua"), "nothing written before the answer")
+    keys("C-a")
+    wait_cursor_on("the cursor in the prompt", "Codex wants to change a file")
+    keys("/")
+    type_text("Apply the change")
+    keys("Enter")
+    wait_cursor_on("the cursor on the choice", "g1  Apply the change")
+    keys("Enter")
+    s = wait_texts("the patch result", { "Patch result: Success", "idle" }, 60)
+    expect.falsy(s:find("Codex wants to change a file", 1, true), "the prompt closed")
+    write(ROOT .. "/.testenv/demo-capture.txt", s)
+    local hello = read(WORKSPACE .. "/hello.lua")
+    expect.truthy(hello, "hello.lua exists in the workspace")
+    expect.match(hello, "function M%.greet%(name%)")
+  end)
+
+  step("the demo runs the app-server and the mock as its own processes", function()
+    local pane = tonumber((tmux("display-message -p -t demo '#{pane_pid}'")):match("%d+"))
+    procs = tree(pane)
+    local names = {}
+    for _, c in pairs(procs) do names[#names + 1] = c end
+    local all = table.concat(names, "\n")
+    expect.match(all, "tests/mock/server%.lua %-%-demo", "the mock runs under the demo")
+    expect.match(all, "nvim %-%-clean %-u " .. ROOT:gsub("%p", "%%%0") .. "/scripts/demo/init%.lua")
+    expect.match(all, "codex app%-server", "the app-server runs under Neovim")
+    local by_home = home_procs()
+    expect.truthy(#by_home >= 1, "a process has the demo's CODEX_HOME")
+    for _, p in ipairs(by_home) do procs[p] = procs[p] or cmdline(p) or "?" end
+    port = tonumber((read(HOME .. "/config.toml") or ""):match("127%.0%.0%.1:(%d+)/v1"))
+    expect.truthy(port, "the mock's port in the demo's config.toml")
+    expect.truthy(port_open(port), "the mock listens")
+  end)
+
+  step(":qa! ends the demo and leaves no process, no CODEX_HOME", function()
+    escape()
+    type_text(":qa!")
+    keys("Enter")
+    local deadline, dead = os.time() + 30, nil
+    repeat
+      dead = (tmux("display-message -p -t demo '#{pane_dead} #{pane_dead_status} #{pane_dead_signal}'"))
+      -- pane_dead comes with the pty's EOF; the exit status once tmux has reaped the process
+      if dead:match("^1 +%d") then break end
+      if dead:match("^1") then
+        -- Debian's tmux uses libutempter, whose own SIGCHLD handler, installed while tmux
+        -- closes the pane's pty, can swallow the pane's SIGCHLD: the process then stays a
+        -- zombie and the status never comes (tmux/tmux#311). A SIGCHLD makes tmux reap it.
+        sh("kill -CHLD " .. server_pid)
+      end
+      sleep(0.05)
+    until os.time() > deadline
+    if not dead:match("^1 0 ") then
+      local alive = {}
+      for p in pairs(procs) do
+        if cmdline(p) then
+          alive[#alive + 1] = (sh("ps -o pid=,ppid=,stat=,args= -p " .. p)):gsub("%s+$", "")
+          local pp = (sh("ps -o ppid= -p " .. p)):match("%d+")
+          alive[#alive + 1] = (sh("ps -o pid=,stat=,wchan=,args= -p " .. pp .. "; grep -E 'Sig|State' /proc/" .. pp .. "/status"))
+        end
+      end
+      error(("the demo did not exit with status 0 (pane: %q); its processes still running: %s; the screen:\n%s")
+        :format(dead, table.concat(alive, "; "), capture()), 0)
+    end
+    local s = capture()
+    expect.falsy(s:find("demo: ", 1, true), "demo.sh had nothing to report (or left to stop):\n" .. s)
+    local left = {}
+    for p, c in pairs(procs) do
+      if cmdline(p) == c then left[#left + 1] = p .. " " .. c end
+    end
+    expect.eq(#left, 0, "processes left: " .. table.concat(left, "; "))
+    expect.eq(#home_procs(), 0, "processes with the demo's CODEX_HOME")
+    expect.falsy(port_open(port), "the mock's port is closed")
+    expect.falsy(read(HOME .. "/config.toml"), "the demo's CODEX_HOME is removed")
+    local out, rc = tmux("kill-server")
+    expect.eq(rc, 0, "kill-server: " .. out)
+    local _, has = tmux("has-session -t demo")
+    expect.truthy(has ~= 0, "the tmux server is gone")
+  end)
+
+  cleanup()
+end)
