@@ -37,8 +37,8 @@ nvim_suite() { # binary, label
 case $mode in
   lua|all) run "core + api (Lua 5.4)" timeout 900 lua5.4 tests/run.lua $CORE_SPECS $API_SPECS ;;&
   nvim|all)
-    run "core + api (Neovim 0.7.2)" nvim_suite "$NVIM07"
-    run "core + api (Neovim 0.10)" nvim_suite "$NVIM010" ;;
+    run "core + api + ui (Neovim 0.7.2)" nvim_suite "$NVIM07"
+    run "core + api + ui (Neovim 0.10)" nvim_suite "$NVIM010" ;;
   asan)
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp":print_suppressions=0
