@@ -10,7 +10,7 @@ ROOT := $(CURDIR)
 NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
 
-.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench clean protocol protocol-check
+.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench bench-ui clean protocol protocol-check
 
 all: build
 build: nvim lua54
@@ -42,6 +42,13 @@ test-asan: deps
 
 bench: deps build
 	@lua5.4 bench/router.lua
+	@$(MAKE) --no-print-directory bench-ui
+
+# The chat renderer under a flood of 20,000 deltas, ours vs naive (a few minutes per Neovim:
+# the naive renderer is that slow).
+bench-ui: build
+	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -l $(ROOT)/bench/ui.lua </dev/null
+	@$(NVIM07) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua' </dev/null
 
 # The plugin against the mock model, offline and with no account (scripts/demo.sh).
 .PHONY: demo

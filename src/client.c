@@ -28,7 +28,7 @@
 /* Backpressure: stop reading while this many callbacks wait to run; the pipe then fills and
  * the app-server waits, instead of our memory growing. Small batches also keep the working
  * set (decoded messages not yet delivered) in cache. */
-#define QUEUE_HIGH 2048
+#define QUEUE_HIGH 256
 
 struct cx_client {
   cx_module *m;
