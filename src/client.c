@@ -33,6 +33,7 @@
 struct cx_client {
   cx_module *m;
   cx_client *next, *prev; /* module list, while a process may be running */
+  cx_client *next_paused;  /* module list of clients whose reading backpressure paused */
   uv_process_t proc;
   uv_pipe_t in, out, err;
   uv_timer_t settle, term;
@@ -53,6 +54,7 @@ struct cx_client {
   int s_idx; /* stack index of S while a read callback runs */
   int k_base; /* stack index of the first hot key string (HOT_KEYS) while it runs */
   unsigned long protocol_errors, dropped_events;
+  unsigned long long read_bytes, settle_mark; /* output read so far; at the last settle check */
 };
 
 enum { KIND_TURN, KIND_LOGIN, KIND_COUNT };
@@ -329,7 +331,18 @@ static void finalize_death(cx_client *c) {
   lua_settop(L, top);
 }
 
-static void settle_cb(uv_timer_t *t) { finalize_death((cx_client *)t->data); }
+static void settle_cb(uv_timer_t *t) {
+  cx_client *c = t->data;
+  /* Output still in the pipe is delivered first: wait while reading is paused by
+   * backpressure or still making progress; give up only after 200 ms without a byte (a
+   * grandchild holding the pipe open must not delay death forever). */
+  if (!c->out_eof && (c->paused || c->read_bytes != c->settle_mark)) {
+    c->settle_mark = c->read_bytes;
+    uv_timer_start(&c->settle, settle_cb, 200, 0);
+    return;
+  }
+  finalize_death(c);
+}
 
 /* Called on exit and on EOF of either pipe. Death is declared when the process has exited
  * and both pipes are drained (so the stderr tail is complete), or shortly after the first
@@ -340,6 +353,7 @@ static void check_death(cx_client *c) {
     finalize_death(c);
   } else if ((c->exited || c->out_eof) && !c->settle_started) {
     c->settle_started = 1;
+    c->settle_mark = c->read_bytes;
     uv_timer_start(&c->settle, settle_cb, 200, 0);
   }
 }
@@ -881,6 +895,7 @@ static int read_chunk_protected(lua_State *L) {
 static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   cx_client *c = st->data;
   if (n > 0) {
+    c->read_bytes += (unsigned long long)n;
     if (!c->ud_alive || c->m->closing) return;
     lua_State *L = c->m->L;
     int top = lua_gettop(L);
@@ -893,9 +908,12 @@ static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
       c->protocol_errors++;
     }
     lua_settop(L, top);
-    if ((c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof) {
+    if ((c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof && !c->paused) {
       uv_read_stop(st);
       c->paused = 1;
+      /* Its own list: an exited process leaves m->clients, but its output must still be read. */
+      c->next_paused = c->m->paused;
+      c->m->paused = c;
     }
   } else if (n < 0) {
     c->out_eof = 1;
@@ -1491,11 +1509,14 @@ static int l_report_fn(lua_State *L) {
 
 /* After the queue was drained: resume reading where backpressure paused it. */
 void cx_clients_resume(cx_module *m) {
-  for (cx_client *c = m->clients; c; c = c->next) {
-    if (c->paused && !c->out_eof && !c->dead) {
-      c->paused = 0;
-      uv_read_start((uv_stream_t *)&c->out, alloc_cb, out_read);
-    }
+  cx_client *c = m->paused;
+  m->paused = NULL;
+  while (c) {
+    cx_client *next = c->next_paused;
+    c->paused = 0;
+    c->next_paused = NULL;
+    if (!c->out_eof && !uv_is_closing((uv_handle_t *)&c->out)) uv_read_start((uv_stream_t *)&c->out, alloc_cb, out_read);
+    c = next;
   }
 }
 
@@ -1514,6 +1535,7 @@ void cx_client_register(lua_State *L) {
 /* The Lua state is closing (end of a plain Lua script): no Lua code may run any more, but
  * no child may outlive us either. On a loop we own, wait for them (SIGTERM, then SIGKILL). */
 void cx_clients_shutdown(cx_module *m) {
+  cx_clients_resume(m); /* read (and drop) what backpressure held, so the pipes reach EOF */
   for (cx_client *c = m->clients; c; c = c->next) begin_kill(c);
   if (!m->owns_loop) return;
   uint64_t start = uv_hrtime();

@@ -269,17 +269,16 @@ static int l_step(lua_State *L) {
   if (m->in_nvim) return luaL_error(L, "codex.core.step is for plain Lua; Neovim runs its own loop");
   lua_Number ms = luaL_optnumber(L, 1, 0);
   int alive = 1;
+  /* No Lua runs inside uv_run under plain Lua (callbacks are queued), so this cannot nest;
+   * the guard keeps libuv's no-re-entry rule even if that ever changed. */
+  if (m->in_step) return luaL_error(L, "codex.core.step: called from inside the loop");
   if (m->qhead == m->qtail) {
-    if (m->in_step) {
-      alive = uv_run(m->loop, UV_RUN_NOWAIT); /* never happens: drain runs outside uv_run */
-    } else {
-      uv_update_time(m->loop);
-      uv_timer_start(&m->step_timer, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
-      m->in_step = 1;
-      alive = uv_run(m->loop, UV_RUN_ONCE);
-      m->in_step = 0;
-      uv_timer_stop(&m->step_timer);
-    }
+    uv_update_time(m->loop);
+    uv_timer_start(&m->step_timer, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+    m->in_step = 1;
+    alive = uv_run(m->loop, UV_RUN_ONCE);
+    m->in_step = 0;
+    uv_timer_stop(&m->step_timer);
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_drain);
   lua_call(L, 0, 0);

@@ -32,6 +32,7 @@ typedef struct cx_module {
   uv_timer_t step_timer; /* plain Lua: bounds the wait of core.step */
   int step_ready, in_step;
   cx_client *clients; /* every client whose process may still be running */
+  cx_client *paused;  /* clients whose reading waits for the queue to drain */
   cx_strbuf scratch;  /* the JSON decoder's buffer for strings with escapes */
   int closing; /* the Lua state is being closed */
 } cx_module;

@@ -493,6 +493,34 @@ end)
 
 -- 13-15, 20-23: process lifetime ---------------------------------------------------------------
 
+describe("core: backpressure", function()
+  it("delivers all output that was in the pipe when the process exited, despite paused reading", function()
+    -- `cat` writes everything before it exits (a crashing server may lose its unwritten
+    -- output; this checks that the core never drops what reached the pipe).
+    local n = 100000
+    local file = TEST_ROOT .. "/.testenv/backpressure.jsonl"
+    local f = assert(io.open(file, "w"))
+    for i = 1, n do
+      f:write('{"method":"item/agentMessage/delta","params":{"turnId":"a","itemId":"m","delta":"d', i, '"}}\n')
+    end
+    f:write('{"method":"turn/completed","params":{"turn":{"id":"a","status":"completed"}}}\n')
+    f:close()
+    local c = assert(core.spawn({ argv = { "sh", "-c", "exec cat '" .. file .. "'" } }))
+    local deltas, completed, exited, failed = 0, false, false, nil
+    c:watch("turn:a", function(msg, err)
+      if err then failed = err return end
+      if msg.method == "turn/completed" then completed = true else deltas = deltas + 1 end
+    end)
+    c:on_exit(function() exited = true end)
+    expect.truthy(host.wait(30000, function() return completed or failed ~= nil end), "stream finished")
+    expect.eq(failed, nil)
+    expect.eq(deltas, n)
+    expect.truthy(completed)
+    expect.truthy(host.wait(5000, function() return exited end))
+    os.remove(file)
+  end)
+end)
+
 describe("fake: process death", function()
   after_each(cleanup)
   it("a crash fails the request and every pending one at once with transport_closed", function()
