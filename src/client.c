@@ -178,9 +178,9 @@ static void protocol_error(cx_client *c, lua_State *L, int s, const char *fmt, c
     lua_pushnil(L);
   } else {
     lua_pop(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, "codex.core.report_fn");
+    lua_getfield(L, LUA_REGISTRYINDEX, CX_REPORT_FN);
     lua_pushstring(L, msg);
-    lua_pushnil(L);
+    lua_pushstring(L, "protocol");
   }
   cx_queue_push(c->m, L);
 }
@@ -665,7 +665,6 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
   int entry = lua_gettop(L);
   lua_getfield(L, entry, "method");
   const char *method = lua_tostring(L, -1);
-  int method_idx = lua_gettop(L);
   lua_getfield(L, msg, "error");
   int err = lua_gettop(L);
   if (lua_istable(L, err)) {
@@ -722,7 +721,6 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
     result = 0;
   }
   cx_queue_push(c->m, L);
-  (void)method_idx;
   /* Register the stream named by the result before the next line is parsed, so no event of
    * this turn or login can slip past (the response itself is queued first). */
   lua_getfield(L, entry, "stream");
@@ -1496,17 +1494,6 @@ static const luaL_Reg client_methods[] = {
   {"on_request", l_on_request}, {"on_close", l_on_close}, {"on_protocol_error", l_on_protocol_error}, {"on_exit", l_on_exit},
   {"close", l_close}, {"kill", l_kill}, {"stderr", l_stderr}, {"status", l_status}, {NULL, NULL}};
 
-static int l_report_fn(lua_State *L) {
-  /* the default sink for protocol errors: hand the message to the module reporter */
-  lua_settop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, "codex.core.reporter");
-  if (lua_isfunction(L, -1)) {
-    lua_pushfstring(L, "codex: %s", lua_tostring(L, 1));
-    lua_call(L, 1, 0);
-  }
-  return 0;
-}
-
 /* After the queue was drained: resume reading where backpressure paused it. */
 void cx_clients_resume(cx_module *m) {
   cx_client *c = m->paused;
@@ -1528,8 +1515,6 @@ void cx_client_register(lua_State *L) {
   lua_pushcfunction(L, l_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_report_fn);
-  lua_setfield(L, LUA_REGISTRYINDEX, "codex.core.report_fn");
 }
 
 /* The Lua state is closing (end of a plain Lua script): no Lua code may run any more, but

@@ -396,11 +396,14 @@ static int l_on_error(lua_State *L) {
   return 0;
 }
 
-/* core.report(message): send a message to the reporter (used by the Lua layer). */
+/* core.report(message, what?): send a message to the reporter, as "codex: <what>: <message>"
+ * (what defaults to "error"). Also the clients' default sink for protocol errors. */
 static int l_report(lua_State *L) {
   luaL_checkstring(L, 1);
-  lua_settop(L, 1);
-  report(L, "error");
+  const char *what = luaL_optstring(L, 2, "error");
+  lua_settop(L, 2); /* keeps `what` referenced while report() runs */
+  lua_pushvalue(L, 1);
+  report(L, what);
   return 0;
 }
 
@@ -597,6 +600,8 @@ int luaopen_codex_core(lua_State *L) {
     }
     lua_pop(L, 1);
     cx_client_register(L);
+    lua_pushcfunction(L, l_report);
+    lua_setfield(L, LUA_REGISTRYINDEX, CX_REPORT_FN);
   }
   cx_module *m = cx_module_get(L);
   lua_newtable(L);

@@ -15,6 +15,7 @@
 #define CX_MODULE_KEY "codex.core.module"
 #define CX_CLIENT_MT "codex.core.client"
 #define CX_ERROR_MT "codex.core.error"
+#define CX_REPORT_FN "codex.core.report_fn" /* registry: core.report, the default error sink */
 #define CX_STDERR_LINES 400
 
 typedef struct cx_client cx_client;

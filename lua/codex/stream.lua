@@ -158,23 +158,4 @@ function Stream:iter(timeout_ms)
   return self.own:iter(timeout_ms)
 end
 
---- Waits (awaitable) until the stream ended or failed; returns true, or raises its error.
----@param timeout_ms number|nil
----@param cb fun(err: any, ok: boolean|nil)|nil
----@return boolean
-function Stream:wait_end(timeout_ms, cb)
-  local r = self:reader()
-  r.pos = #self.events + 1
-  return await.call(function(done)
-    local function step()
-      r:next(timeout_ms, function(err, msg)
-        if err then return done(err) end
-        if msg == nil then return done(nil, true) end
-        step()
-      end)
-    end
-    step()
-  end, cb, timeout_ms and timeout_ms + 1000 or nil, self.key)
-end
-
 return M

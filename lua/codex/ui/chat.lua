@@ -559,9 +559,6 @@ function M.current()
   return by_buf[api.nvim_get_current_buf()] or recent[#recent]
 end
 
---- The chat of a buffer (chat or input).
-function M.by_buf(buf) return by_buf[buf] end
-
 --- Every chat.
 function M.all()
   local out = {}
