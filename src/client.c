@@ -24,6 +24,7 @@
 #define READ_CHUNK 65536
 #define BUF_PER_STREAM 4096 /* events kept for a stream nobody watches yet */
 #define BUF_TOTAL 65536
+#define BUF_BYTES (64u << 20) /* and their total size (as received), so big events stay bounded too */
 #define COMPLETED_MAX 4096
 /* Backpressure: stop reading while this many callbacks wait to run; the pipe then fills and
  * the app-server waits, instead of our memory growing. Small batches also keep the working
@@ -38,19 +39,20 @@ struct cx_client {
   uv_pipe_t in, out, err;
   uv_timer_t settle, term;
   int open_handles, ud_alive, listed;
-  int exited, out_eof, err_eof, dead, closing, stdin_closed, kill_stage, settle_started, paused;
+  int exited, out_eof, err_eof, dead, closing, collected, stdin_closed, kill_stage, settle_started, paused;
   long long exit_status;
   int term_signal, pid;
-  unsigned grace_ms;
+  uint64_t grace_ms;
   cx_framer out_fr, err_fr;
   cx_ring ring;
   char rbuf[READ_CHUNK];
   long long next_id;
-  double timeout_ms;
+  uint64_t timeout_ms; /* default request timeout; 0 or CX_MS_NEVER: none */
   int retry_attempts;
   double retry_initial_ms, retry_max_ms, retry_jitter;
   int stream_requests; /* requests in flight that will register a stream */
   int buffered, completed_count;
+  size_t buffered_bytes, line_len; /* line_len: the size of the line being routed */
   int s_idx; /* stack index of S while a read callback runs */
   int k_base; /* stack index of the first hot key string (HOT_KEYS) while it runs */
   unsigned long protocol_errors, dropped_events;
@@ -234,7 +236,9 @@ static void term_cb(uv_timer_t *t) {
 
 static void push_death_error(cx_client *c, lua_State *L) {
   char msg[200];
-  if (c->closing)
+  if (c->collected)
+    snprintf(msg, sizeof msg, "the client was garbage-collected with this call in flight");
+  else if (c->closing)
     snprintf(msg, sizeof msg, "the client was closed");
   else if (c->exited && c->term_signal)
     snprintf(msg, sizeof msg, "codex app-server was killed by signal %d", c->term_signal);
@@ -257,19 +261,31 @@ static void push_death_error(cx_client *c, lua_State *L) {
   }
 }
 
+static void fail_everything(cx_client *c, lua_State *L, int s);
+
 /* The process is gone (or its output is): fail everything pending, once. */
 static void finalize_death(cx_client *c) {
   if (c->dead) return;
-  c->dead = 1;
-  uv_timer_stop(&c->settle);
   lua_State *L = c->m->L;
   int top = lua_gettop(L);
-  if (!c->exited || !c->stdin_closed) begin_kill(c);
   if (!push_state(c, L)) {
     /* Nobody is left to tell; still release the request timers. */
+    c->dead = 1;
+    uv_timer_stop(&c->settle);
+    if (!c->exited || !c->stdin_closed) begin_kill(c);
     return;
   }
-  int s = lua_gettop(L);
+  fail_everything(c, L, lua_gettop(L));
+  lua_settop(L, top);
+}
+
+/* Declares death with S at s: every pending call, stream and server request fails with the
+ * death error, each callback queued exactly once. */
+static void fail_everything(cx_client *c, lua_State *L, int s) {
+  int top = lua_gettop(L);
+  c->dead = 1;
+  uv_timer_stop(&c->settle);
+  if (!c->exited || !c->stdin_closed) begin_kill(c);
   push_death_error(c, L);
   int e = lua_gettop(L);
   lua_pushvalue(L, e);
@@ -319,6 +335,7 @@ static void finalize_death(cx_client *c) {
     lua_setfield(L, s, STREAMS[kind]);
   }
   c->buffered = 0;
+  c->buffered_bytes = 0;
 
   lua_newtable(L);
   lua_setfield(L, s, "requests");
@@ -429,10 +446,17 @@ static void mark_completed(cx_client *c, lua_State *L, int s, int kind, int key)
   lua_pop(L, 1);
 }
 
-static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, int streams, int stream) {
+/* Forgets what the stream at stream keeps buffered. */
+static void unbuffer(cx_client *c, lua_State *L, int stream) {
   lua_getfield(L, stream, "n");
-  c->buffered -= (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, stream, "bytes");
+  c->buffered -= (int)lua_tointeger(L, -2);
+  c->buffered_bytes -= (size_t)lua_tonumber(L, -1);
+  lua_pop(L, 2);
+}
+
+static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, int streams, int stream) {
+  unbuffer(c, L, stream);
   lua_pushvalue(L, key);
   lua_pushnil(L);
   lua_rawset(L, streams);
@@ -476,6 +500,12 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
       return;
     }
     lua_settop(L, stream - 1);
+    if (!terminal && (c->buffered >= BUF_TOTAL || c->buffered_bytes + c->line_len > BUF_BYTES)) {
+      /* No room to keep it: no stream entry either, or ids nobody watches would pile up. */
+      c->dropped_events++;
+      lua_settop(L, top);
+      return;
+    }
     lua_newtable(L);
     lua_pushvalue(L, key);
     lua_pushvalue(L, -2);
@@ -488,13 +518,18 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
   if (terminal && c->stream_requests == 0) {
     /* It ended unwatched and no request in flight can claim it: drop its buffer. */
     remove_stream(c, L, s, kind, key, streams, stream);
-  } else if (n < BUF_PER_STREAM && c->buffered < BUF_TOTAL) {
+  } else if (n < BUF_PER_STREAM && c->buffered < BUF_TOTAL && c->buffered_bytes + c->line_len <= BUF_BYTES) {
     state_table(L, stream, "buf");
     lua_pushvalue(L, msg);
     lua_rawseti(L, -2, n + 1);
     lua_pushinteger(L, n + 1);
     lua_setfield(L, stream, "n");
+    lua_getfield(L, stream, "bytes");
+    lua_pushnumber(L, lua_tonumber(L, -1) + (lua_Number)c->line_len);
+    lua_setfield(L, stream, "bytes");
+    lua_pop(L, 1);
     c->buffered++;
+    c->buffered_bytes += c->line_len;
     if (terminal) {
       lua_pushboolean(L, 1);
       lua_setfield(L, stream, "done");
@@ -542,9 +577,11 @@ static void watch_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
     if (done) {
       remove_stream(c, L, s, kind, key, streams, stream);
     } else {
-      c->buffered -= n;
-      lua_pushinteger(L, 0);
+      unbuffer(c, L, stream);
+      lua_pushnil(L);
       lua_setfield(L, stream, "n");
+      lua_pushnil(L);
+      lua_setfield(L, stream, "bytes");
     }
   }
   lua_settop(L, top);
@@ -616,7 +653,7 @@ static int is_overload(lua_State *L, int err) {
 
 static void reqtimer_cb(uv_timer_t *h);
 
-static cx_reqtimer *reqtimer_start(cx_client *c, long long id, int retry, double ms) {
+static cx_reqtimer *reqtimer_start(cx_client *c, long long id, int retry, uint64_t ms) {
   cx_reqtimer *t = malloc(sizeof *t);
   if (!t) return NULL;
   t->c = c;
@@ -625,7 +662,7 @@ static cx_reqtimer *reqtimer_start(cx_client *c, long long id, int retry, double
   uv_timer_init(c->m->loop, &t->t);
   t->t.data = t;
   c->open_handles++;
-  uv_timer_start(&t->t, reqtimer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+  uv_timer_start(&t->t, reqtimer_cb, ms, 0);
   return t;
 }
 
@@ -639,8 +676,9 @@ static void pending_remove(cx_client *c, lua_State *L, int s, int entry, long lo
   int had_stream = lua_isfunction(L, -1);
   lua_pop(L, 3);
   state_table(L, s, "pending");
+  cx_pushinteger(L, id);
   lua_pushnil(L);
-  lua_rawseti(L, -2, (int)id);
+  lua_rawset(L, -3);
   lua_pop(L, 1);
   if (had_stream && --c->stream_requests == 0) purge_done_streams(c, L, s);
 }
@@ -655,7 +693,8 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
   }
   lua_pop(L, 1);
   state_table(L, s, "pending");
-  lua_rawgeti(L, -1, (int)id);
+  cx_pushinteger(L, id); /* the whole id: a 64-bit id never matches a truncated one */
+  lua_rawget(L, -2);
   lua_replace(L, -2);
   if (!lua_istable(L, -1)) {
     lua_pop(L, 1);
@@ -663,6 +702,16 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
     return;
   }
   int entry = lua_gettop(L);
+  lua_getfield(L, entry, "rt");
+  int awaiting_retry = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (awaiting_retry) {
+    /* An overload error already answered this attempt; the server has not seen the retry
+     * yet, so this is a duplicate (counting it would skip attempts, and orphan a timer). */
+    lua_pop(L, 1);
+    protocol_error(c, L, s, "a second response for a request waiting to be retried: %s", line, len);
+    return;
+  }
   lua_getfield(L, entry, "method");
   const char *method = lua_tostring(L, -1);
   lua_getfield(L, msg, "error");
@@ -679,7 +728,9 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
       double delay = lua_tonumber(L, -1);
       lua_pop(L, 1);
       double sleep = fmin(c->retry_max_ms, delay) + delay * c->retry_jitter * (2.0 * rand() / (double)RAND_MAX - 1.0);
-      cx_reqtimer *rt = reqtimer_start(c, id, 1, sleep > 0 ? sleep : 0);
+      uint64_t ms = 0;
+      if (cx_ms(sleep, &ms)) ms = 0; /* negative after jitter: retry now */
+      cx_reqtimer *rt = reqtimer_start(c, id, 1, ms);
       lua_pushlightuserdata(L, rt);
       lua_setfield(L, entry, "rt");
       lua_pushinteger(L, attempts + 1);
@@ -805,6 +856,7 @@ static int process_line(void *ud, const char *line, size_t len) {
   char excerpt[121];
   size_t elen = len < 120 ? len : 120;
   memcpy(excerpt, line, elen);
+  c->line_len = len;
   if (cx_decode_inplace(c->m, L, (char *)line, len)) {
     lua_pop(L, 1);
     protocol_error(c, L, s, "invalid JSON from app-server: %s", excerpt, elen);
@@ -873,8 +925,9 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(c->rbuf, READ_CHUNK);
 }
 
-/* Frames, decodes and routes one chunk. Protected as a whole (one lua_pcall per read, not
- * per message): the only errors possible here are Lua memory errors. */
+/* Frames, decodes and routes one chunk (at the end of output, data NULL: the last line even
+ * without its newline). Protected as a whole (one lua_pcall per read, not per message): the
+ * only errors possible here are Lua memory errors. */
 static int read_chunk_protected(lua_State *L) {
   cx_client *c = lua_touserdata(L, 1);
   const char *data = lua_touserdata(L, 2);
@@ -885,35 +938,43 @@ static int read_chunk_protected(lua_State *L) {
   if (!lua_checkstack(L, K_COUNT + 40)) return luaL_error(L, "Lua stack exhausted");
   c->k_base = lua_gettop(L) + 1;
   for (int k = 0; k < K_COUNT; k++) lua_pushstring(L, HOT_KEYS[k]);
-  if (cx_framer_feed(&c->out_fr, data, n) < 0)
+  if (!data)
+    cx_framer_finish(&c->out_fr);
+  else if (cx_framer_feed(&c->out_fr, data, n) < 0)
     protocol_error(c, L, c->s_idx, "out of memory while framing%s", "", 0);
   return 0;
+}
+
+static void read_chunk(cx_client *c, const char *data, size_t n) {
+  if (!c->ud_alive || c->m->closing) return;
+  lua_State *L = c->m->L;
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, read_chunk_protected);
+  lua_pushlightuserdata(L, c);
+  lua_pushlightuserdata(L, (void *)data);
+  lua_pushinteger(L, (lua_Integer)n);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    fprintf(stderr, "codex.core: dropped a chunk of app-server output: %s\n", lua_tostring(L, -1));
+    c->protocol_errors++;
+  }
+  lua_settop(L, top);
 }
 
 static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   cx_client *c = st->data;
   if (n > 0) {
     c->read_bytes += (unsigned long long)n;
-    if (!c->ud_alive || c->m->closing) return;
-    lua_State *L = c->m->L;
-    int top = lua_gettop(L);
-    lua_pushcfunction(L, read_chunk_protected);
-    lua_pushlightuserdata(L, c);
-    lua_pushlightuserdata(L, buf->base);
-    lua_pushinteger(L, (lua_Integer)n);
-    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-      fprintf(stderr, "codex.core: dropped a chunk of app-server output: %s\n", lua_tostring(L, -1));
-      c->protocol_errors++;
-    }
-    lua_settop(L, top);
-    if ((c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof && !c->paused) {
+    read_chunk(c, buf->base, (size_t)n);
+    if (c->ud_alive && !c->m->closing && (c->m->qtail - c->m->qhead) / 3 >= QUEUE_HIGH && !c->out_eof && !c->paused) {
       uv_read_stop(st);
       c->paused = 1;
       /* Its own list: an exited process leaves m->clients, but its output must still be read. */
       c->next_paused = c->m->paused;
       c->m->paused = c;
+      cx_reader_paused(c->m);
     }
   } else if (n < 0) {
+    read_chunk(c, NULL, 0); /* a last line without its newline is still a message */
     c->out_eof = 1;
     uv_read_stop(st);
     close_handle(c, (uv_handle_t *)st);
@@ -947,7 +1008,8 @@ static void reqtimer_cb(uv_timer_t *h) {
   }
   int s = lua_gettop(L);
   state_table(L, s, "pending");
-  lua_rawgeti(L, -1, (int)id);
+  cx_pushinteger(L, id);
+  lua_rawget(L, -2);
   int entry = lua_gettop(L);
   if (!lua_istable(L, entry)) {
     reqtimer_close(t);
@@ -993,6 +1055,12 @@ static double opt_field_number(lua_State *L, int t, const char *k, double def) {
   return v;
 }
 
+/* A count option (attempts): clamped to [0, INT_MAX], NaN counts as 0. */
+static int opt_count(lua_State *L, int t, const char *k, int def) {
+  double v = opt_field_number(L, t, k, def);
+  return v >= 2147483647.0 ? 2147483647 : v >= 0 ? (int)v : 0;
+}
+
 /* Queues cb(err) where err is built by the caller on the stack top. */
 static void fail_async(cx_client *c, lua_State *L, int cb) {
   int e = lua_gettop(L);
@@ -1020,6 +1088,18 @@ static int l_request(lua_State *L) {
     return 1;
   }
   lua_pop(L, 1);
+  uint64_t timeout = c->timeout_ms;
+  if (opts) {
+    lua_getfield(L, opts, "timeout_ms");
+    int bad = !lua_isnil(L, -1) && (!lua_isnumber(L, -1) || cx_ms(lua_tonumber(L, -1), &timeout));
+    lua_pop(L, 1);
+    if (bad) {
+      cx_push_error(L, "invalid_argument", "timeout_ms must be a non-negative number of milliseconds", 0, 0, method, 0);
+      fail_async(c, L, 4);
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+  }
   long long id = ++c->next_id;
   lua_createtable(L, 0, 3);
   lua_pushinteger(L, (lua_Integer)id);
@@ -1052,11 +1132,10 @@ static int l_request(lua_State *L) {
   lua_setfield(L, entry, "line");
   lua_pushinteger(L, 1);
   lua_setfield(L, entry, "attempts");
-  lua_pushinteger(L, opts ? (lua_Integer)opt_field_number(L, opts, "retry_attempts", c->retry_attempts) : c->retry_attempts);
+  lua_pushinteger(L, opts ? opt_count(L, opts, "retry_attempts", c->retry_attempts) : c->retry_attempts);
   lua_setfield(L, entry, "max_attempts");
   lua_pushnumber(L, c->retry_initial_ms);
   lua_setfield(L, entry, "delay");
-  double timeout = opts ? opt_field_number(L, opts, "timeout_ms", c->timeout_ms) : c->timeout_ms;
   if (opts) {
     lua_getfield(L, opts, "stream");
     if (lua_isfunction(L, -1)) {
@@ -1066,13 +1145,14 @@ static int l_request(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  if (timeout > 0) {
+  if (timeout > 0 && timeout != CX_MS_NEVER) {
     lua_pushlightuserdata(L, reqtimer_start(c, id, 0, timeout));
     lua_setfield(L, entry, "t");
   }
   state_table(L, s, "pending");
+  cx_pushinteger(L, id);
   lua_pushvalue(L, entry);
-  lua_rawseti(L, -2, (int)id);
+  lua_rawset(L, -3);
   int rc = write_bytes(c, b.data, b.len);
   cx_strbuf_free(&b);
   if (rc) {
@@ -1316,7 +1396,7 @@ static int l_stderr(lua_State *L) {
 }
 
 /* client:status() -> {pid, alive, dead, exited, exit_code?, signal?, pending, buffered,
- *                     protocol_errors, dropped_events, stderr_lines} */
+ *                     buffered_bytes, streams, protocol_errors, dropped_events, stderr_lines} */
 static int l_status(lua_State *L) {
   cx_client *c = check_client(L);
   lua_createtable(L, 0, 10);
@@ -1344,6 +1424,22 @@ static int l_status(lua_State *L) {
   lua_setfield(L, -2, "pending");
   lua_pushinteger(L, c->buffered);
   lua_setfield(L, -2, "buffered");
+  lua_pushinteger(L, (lua_Integer)c->buffered_bytes);
+  lua_setfield(L, -2, "buffered_bytes");
+  /* stream entries kept (watched or buffering): bounded, whatever ids the server sends */
+  int streams = 0;
+  cx_getuservalue(L, 1);
+  for (int kind = 0; kind < KIND_COUNT; kind++) {
+    lua_getfield(L, -1, STREAMS[kind]);
+    if (lua_istable(L, -1)) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) { streams++; lua_pop(L, 1); }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_pushinteger(L, streams);
+  lua_setfield(L, -2, "streams");
   lua_pushinteger(L, (lua_Integer)c->protocol_errors);
   lua_setfield(L, -2, "protocol_errors");
   lua_pushinteger(L, (lua_Integer)c->dropped_events);
@@ -1358,15 +1454,23 @@ static int l_gc(lua_State *L) {
   cx_client *c = *pc;
   if (!c) return 0;
   *pc = NULL;
-  c->ud_alive = 0;
   if (!c->m->closing) {
-    /* End the child as close() would; its handles close as it exits. */
+    /* End the child as close() would, failing calls still in flight with kind "closed"
+     * (their callbacks are queued, so awaiting coroutines resume); its handles close as it
+     * exits. */
+    if (!c->dead) {
+      c->closing = c->collected = 1;
+      cx_getuservalue(L, 1);
+      fail_everything(c, L, lua_gettop(L));
+      lua_pop(L, 1);
+    }
     begin_kill(c);
     c->dead = 1;
     uv_timer_stop(&c->settle);
     close_handle(c, (uv_handle_t *)&c->settle);
     if (c->exited) close_handle(c, (uv_handle_t *)&c->term);
   }
+  c->ud_alive = 0;
   if (c->open_handles == 0) client_free(c);
   return 0;
 }
@@ -1388,6 +1492,17 @@ int cx_client_spawn(lua_State *L) {
 
   lua_Number max_line = opt_field_number(L, 1, "max_line", 64.0 * 1024 * 1024);
   luaL_argcheck(L, max_line >= 64, 1, "max_line is too small");
+  uint64_t grace_ms = cx_check_ms(L, 1, opt_field_number(L, 1, "kill_grace_ms", 500));
+  uint64_t timeout_ms = cx_check_ms(L, 1, opt_field_number(L, 1, "timeout_ms", 0));
+  lua_getfield(L, 1, "retry");
+  int retry = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  int retry_attempts = retry ? opt_count(L, retry, "attempts", 3) : 3;
+  double retry_initial_ms = retry ? opt_field_number(L, retry, "initial_ms", 250) : 250;
+  double retry_max_ms = retry ? opt_field_number(L, retry, "max_ms", 2000) : 2000;
+  double retry_jitter = retry ? opt_field_number(L, retry, "jitter", 0.2) : 0.2;
+  cx_check_ms(L, 1, retry_initial_ms);
+  cx_check_ms(L, 1, retry_max_ms);
+  luaL_argcheck(L, retry_jitter >= 0 && retry_jitter <= 1, 1, "invalid_argument: retry.jitter must be in [0, 1]");
 
   char **argv = calloc((size_t)argc + 1, sizeof *argv);
   if (!argv) return luaL_error(L, "out of memory");
@@ -1410,16 +1525,13 @@ int cx_client_spawn(lua_State *L) {
   }
   c->m = m;
   c->ud_alive = 1;
-  c->grace_ms = (unsigned)opt_field_number(L, 1, "kill_grace_ms", 500);
-  c->timeout_ms = opt_field_number(L, 1, "timeout_ms", 0);
-  lua_getfield(L, 1, "retry");
-  int retry = lua_istable(L, -1) ? lua_gettop(L) : 0;
-  c->retry_attempts = retry ? (int)opt_field_number(L, retry, "attempts", 3) : 3;
-  c->retry_initial_ms = retry ? opt_field_number(L, retry, "initial_ms", 250) : 250;
-  c->retry_max_ms = retry ? opt_field_number(L, retry, "max_ms", 2000) : 2000;
-  c->retry_jitter = retry ? opt_field_number(L, retry, "jitter", 0.2) : 0.2;
-  lua_pop(L, 1);
-  cx_framer_init(&c->out_fr, (size_t)max_line, process_line, out_overflow, c);
+  c->grace_ms = grace_ms;
+  c->timeout_ms = timeout_ms;
+  c->retry_attempts = retry_attempts;
+  c->retry_initial_ms = retry_initial_ms;
+  c->retry_max_ms = retry_max_ms;
+  c->retry_jitter = retry_jitter;
+  cx_framer_init(&c->out_fr, cx_max_line(max_line), process_line, out_overflow, c);
   cx_framer_init(&c->err_fr, 65536, stderr_line, NULL, c);
 
   uv_pipe_init(m->loop, &c->in, 0);

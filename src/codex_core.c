@@ -5,11 +5,19 @@
 #include <string.h>
 #include "core.h"
 
-/* luv keeps its per-state context in the registry under "luv_context"; since luv 1.30 the
- * loop pointer is its first field. We read only that prefix, so no luv header is needed. */
+/* luv keeps its per-state context in the registry under "luv_context"; since luv 1.30 its
+ * first fields are the loop and the main thread. We read only that prefix, so no luv header
+ * is needed. */
 typedef struct {
   uv_loop_t *loop;
+  lua_State *L; /* luv: "main thread, ensure coroutines works" */
 } luv_ctx_prefix;
+
+uint64_t cx_check_ms(lua_State *L, int arg, double v) {
+  uint64_t ms = 0;
+  if (cx_ms(v, &ms)) luaL_argerror(L, arg, "invalid_argument: must be a non-negative number of milliseconds");
+  return ms;
+}
 
 cx_module *cx_module_get(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
@@ -112,6 +120,20 @@ static int l_drain(lua_State *L) {
   }
   cx_clients_resume(m);
   return 0;
+}
+
+/* Backpressure pauses reading until the queue drains. A queued callback that waits (a
+ * blocking call, vim.wait) runs the loop from inside the drain; the drain cannot finish
+ * until the wait does, and the answer it waits for may sit behind the paused read. The loop
+ * running while a drain is in progress is exactly that case: resume reading then. */
+static void nest_cb(uv_prepare_t *h) {
+  cx_module *m = h->data;
+  if (m->drain_depth > 0) cx_clients_resume(m);
+  if (!m->paused) uv_prepare_stop(h);
+}
+
+void cx_reader_paused(cx_module *m) {
+  if (m->nest_ready && !uv_is_active((uv_handle_t *)&m->nest_watch)) uv_prepare_start(&m->nest_watch, nest_cb);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
@@ -251,7 +273,7 @@ static int l_framer(lua_State *L) {
   luaL_argcheck(L, max >= 1, 1, "max_line must be positive");
   framer_ud *u = lua_newuserdata(L, sizeof *u);
   memset(u, 0, sizeof *u);
-  cx_framer_init(&u->f, (size_t)max, framer_line, framer_overflow, u);
+  cx_framer_init(&u->f, cx_max_line(max), framer_line, framer_overflow, u);
   luaL_getmetatable(L, "codex.core.framer");
   lua_setmetatable(L, -2);
   return 1;
@@ -267,14 +289,14 @@ static void step_timer_cb(uv_timer_t *t) { (void)t; }
 static int l_step(lua_State *L) {
   cx_module *m = cx_module_get(L);
   if (m->in_nvim) return luaL_error(L, "codex.core.step is for plain Lua; Neovim runs its own loop");
-  lua_Number ms = luaL_optnumber(L, 1, 0);
+  uint64_t ms = cx_check_ms(L, 1, luaL_optnumber(L, 1, 0));
   int alive = 1;
   /* No Lua runs inside uv_run under plain Lua (callbacks are queued), so this cannot nest;
    * the guard keeps libuv's no-re-entry rule even if that ever changed. */
   if (m->in_step) return luaL_error(L, "codex.core.step: called from inside the loop");
   if (m->qhead == m->qtail) {
     uv_update_time(m->loop);
-    uv_timer_start(&m->step_timer, step_timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+    uv_timer_start(&m->step_timer, step_timer_cb, ms, 0);
     m->in_step = 1;
     alive = uv_run(m->loop, UV_RUN_ONCE);
     m->in_step = 0;
@@ -342,7 +364,7 @@ static int l_timer_cancel(lua_State *L) {
 
 static int l_timer(lua_State *L) {
   cx_module *m = cx_module_get(L);
-  lua_Number ms = luaL_checknumber(L, 1);
+  uint64_t ms = cx_check_ms(L, 1, luaL_checknumber(L, 1));
   luaL_checktype(L, 2, LUA_TFUNCTION);
   cx_timer *t = malloc(sizeof *t);
   if (!t) return luaL_error(L, "out of memory");
@@ -352,7 +374,7 @@ static int l_timer(lua_State *L) {
   t->ref_fn = luaL_ref(L, LUA_REGISTRYINDEX);
   uv_timer_init(m->loop, &t->t);
   t->t.data = t;
-  uv_timer_start(&t->t, timer_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+  uv_timer_start(&t->t, timer_cb, ms, 0);
   /* The cancel closure holds a slot that the timer clears when it fires or is cancelled;
    * the timer keeps the slot alive until then. */
   cx_timer **slot = lua_newuserdata(L, sizeof *slot);
@@ -477,6 +499,10 @@ static int module_gc(lua_State *L) {
     uv_close((uv_handle_t *)&m->step_timer, NULL);
     m->step_ready = 0;
   }
+  if (m->nest_ready) {
+    uv_close((uv_handle_t *)&m->nest_watch, NULL);
+    m->nest_ready = 0;
+  }
   if (m->owns_loop) {
     for (int i = 0; i < 8 && uv_loop_alive(m->loop); i++) uv_run(m->loop, UV_RUN_NOWAIT);
     uv_loop_close(m->loop);
@@ -511,14 +537,6 @@ static const luaL_Reg framer_methods[] = {
 static int init_module(lua_State *L, cx_module *m) {
   memset(m, 0, sizeof *m);
   m->qhead = m->qtail = 1;
-#if LUA_VERSION_NUM >= 502
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  m->L = lua_tothread(L, -1);
-  lua_pop(L, 1);
-#else
-  /* 5.1: the thread that loads a C module is the main one in Neovim and in scripts. */
-  m->L = L;
-#endif
   m->in_nvim = 0;
   m->ref_schedule = ref_global_path(L, "return vim and vim.schedule");
   if (m->ref_schedule != LUA_NOREF) {
@@ -542,6 +560,26 @@ static int init_module(lua_State *L, cx_module *m) {
     ctx = lua_touserdata(L, -1);
     lua_pop(L, 1);
   }
+  /* libuv callbacks run Lua on m->L long after this call returns, so it must be the main
+   * thread: the thread loading us may be a coroutine (a lazy loader, plenary.async, a
+   * codex.run nested in another coroutine) that is collected later. */
+#if LUA_VERSION_NUM >= 502
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  m->L = lua_tothread(L, -1);
+  lua_pop(L, 1);
+#else
+  /* 5.1 has no registry entry for it; luv's context carries it. Without luv, only a load
+   * from the main thread can tell. */
+  if (ctx && ctx->L) {
+    m->L = ctx->L;
+  } else if (lua_pushthread(L)) {
+    lua_pop(L, 1);
+    m->L = L;
+  } else {
+    lua_pop(L, 1);
+    return luaL_error(L, "codex.core: load it from the main thread first (no luv context to find it)");
+  }
+#endif
   if (ctx && ctx->loop) {
     m->loop = ctx->loop;
   } else if (m->in_nvim) {
@@ -556,6 +594,10 @@ static int init_module(lua_State *L, cx_module *m) {
     uv_unref((uv_handle_t *)&m->step_timer); /* does not keep the loop alive by itself */
     m->step_ready = 1;
   }
+  uv_prepare_init(m->loop, &m->nest_watch);
+  uv_unref((uv_handle_t *)&m->nest_watch);
+  m->nest_watch.data = m;
+  m->nest_ready = 1;
   lua_newtable(L);
   m->ref_queue = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
@@ -585,12 +627,13 @@ int luaopen_codex_core(lua_State *L) {
   lua_pop(L, 1);
   if (!loaded) {
     cx_module *m = lua_newuserdata(L, sizeof *m);
+    memset(m, 0, sizeof *m);
     lua_newtable(L);
     lua_pushcfunction(L, module_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
+    init_module(L, m); /* may raise: then nothing is registered and a later require retries */
     lua_setfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
-    init_module(L, m);
     if (luaL_newmetatable(L, "codex.core.framer")) {
       lua_newtable(L);
       cx_setfuncs(L, framer_methods, 0);

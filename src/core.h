@@ -34,9 +34,28 @@ typedef struct cx_module {
   int step_ready, in_step;
   cx_client *clients; /* every client whose process may still be running */
   cx_client *paused;  /* clients whose reading waits for the queue to drain */
+  uv_prepare_t nest_watch; /* runs while readers are paused: sees a callback waiting in a
+                              nested loop run, which must get its answers (cx_reader_paused) */
+  int nest_ready;
   cx_strbuf scratch;  /* the JSON decoder's buffer for strings with escapes */
   int closing; /* the Lua state is being closed */
 } cx_module;
+
+/* A duration in milliseconds, as libuv timers take it. NaN and negative values are invalid
+ * (returns -1); a value beyond what a timer can count (>= 2^63 ms, math.huge) means "never"
+ * (CX_MS_NEVER), never the undefined double->integer cast that would make it "now". */
+#define CX_MS_NEVER UINT64_MAX
+static inline int cx_ms(double v, uint64_t *out) {
+  if (!(v >= 0)) return -1;
+  *out = v >= 9223372036854775808.0 ? CX_MS_NEVER : (uint64_t)v;
+  return 0;
+}
+/* A line limit in bytes; a huge value (math.huge) means no limit. */
+static inline size_t cx_max_line(double v) {
+  return v >= (double)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)v;
+}
+/* luaL_checknumber + cx_ms for argument arg: raises "must be a non-negative number". */
+uint64_t cx_check_ms(lua_State *L, int arg, double v);
 
 cx_module *cx_module_get(lua_State *L);
 /* Queue fn(a, b) to run outside any libuv callback (scheduled). Pops 3 values: fn, a, b. */
@@ -56,6 +75,9 @@ int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err,
 int cx_client_spawn(lua_State *L);
 void cx_client_register(lua_State *L);
 void cx_clients_resume(cx_module *m);
+/* A client stopped reading because the queue is full: make sure a callback that waits in a
+ * nested loop run (vim.wait, core.step) resumes it, or it would wait for its own answer. */
+void cx_reader_paused(cx_module *m);
 /* Called when the Lua state closes: stop every child, waiting for it on an owned loop. */
 void cx_clients_shutdown(cx_module *m);
 #endif

@@ -1,6 +1,14 @@
 #include "framer.h"
 #include <string.h>
 
+/* The buffer for lines spanning chunks is kept between lines up to this size; a bigger one
+ * (left by one long line) is given back once it is empty, so it does not stay pinned. */
+#define KEEP_PARTIAL (1u << 20)
+
+static void trim(cx_framer *f) {
+  if (f->partial.len == 0 && f->partial.cap > KEEP_PARTIAL) cx_strbuf_free(&f->partial);
+}
+
 void cx_framer_init(cx_framer *f, size_t max_line, cx_line_cb on_line, cx_overflow_cb on_overflow, void *ud) {
   cx_strbuf_init(&f->partial);
   f->max_line = max_line;
@@ -44,6 +52,7 @@ int cx_framer_feed(cx_framer *f, const char *data, size_t len) {
       if (have > f->max_line + 1) { /* +1: a "\r" may still be stripped */
         f->dropping = have;
         f->partial.len = 0;
+        trim(f);
         return 0;
       }
       return cx_strbuf_append(&f->partial, p, (size_t)(end - p)) ? -1 : 0;
@@ -60,6 +69,7 @@ int cx_framer_feed(cx_framer *f, const char *data, size_t len) {
         f->partial.len = 0; /* reset first: the callback may feed again (re-entrancy) */
         rc = emit(f, f->partial.data, have);
       }
+      trim(f); /* after emit: the line lived in the buffer until it returned */
     } else {
       rc = emit(f, p, (size_t)(nl - p));
     }
@@ -74,5 +84,7 @@ int cx_framer_finish(cx_framer *f) {
   if (!f->partial.len) return 0;
   size_t n = f->partial.len;
   f->partial.len = 0;
-  return emit(f, f->partial.data, n);
+  int rc = emit(f, f->partial.data, n);
+  trim(f);
+  return rc;
 }
