@@ -22,9 +22,12 @@
 #include "proc.h"
 
 #define READ_CHUNK 65536
-#define BUF_PER_STREAM 4096 /* events kept for a stream nobody watches yet */
+/* Events kept for streams nobody watches yet (defaults of the spawn options buffer_events,
+ * buffer_bytes): per stream, in all, and their total size as received, so that big events
+ * stay bounded too. */
+#define BUF_PER_STREAM 4096
 #define BUF_TOTAL 65536
-#define BUF_BYTES (64u << 20) /* and their total size (as received), so big events stay bounded too */
+#define BUF_BYTES (64.0 * 1024 * 1024)
 #define COMPLETED_MAX 4096
 /* Backpressure: stop reading while this many callbacks wait to run; the pipe then fills and
  * the app-server waits, instead of our memory growing. Small batches also keep the working
@@ -52,6 +55,8 @@ struct cx_client {
   double retry_initial_ms, retry_max_ms, retry_jitter;
   int stream_requests; /* requests in flight that will register a stream */
   int buffered, completed_count;
+  int buf_total, buf_per_stream; /* limits, see BUF_* */
+  size_t buf_bytes;
   size_t buffered_bytes, line_len; /* line_len: the size of the line being routed */
   int s_idx; /* stack index of S while a read callback runs */
   int k_base; /* stack index of the first hot key string (HOT_KEYS) while it runs */
@@ -500,7 +505,7 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
       return;
     }
     lua_settop(L, stream - 1);
-    if (!terminal && (c->buffered >= BUF_TOTAL || c->buffered_bytes + c->line_len > BUF_BYTES)) {
+    if (!terminal && (c->buffered >= c->buf_total || c->buffered_bytes + c->line_len > c->buf_bytes)) {
       /* No room to keep it: no stream entry either, or ids nobody watches would pile up. */
       c->dropped_events++;
       lua_settop(L, top);
@@ -518,7 +523,7 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
   if (terminal && c->stream_requests == 0) {
     /* It ended unwatched and no request in flight can claim it: drop its buffer. */
     remove_stream(c, L, s, kind, key, streams, stream);
-  } else if (n < BUF_PER_STREAM && c->buffered < BUF_TOTAL && c->buffered_bytes + c->line_len <= BUF_BYTES) {
+  } else if (n < c->buf_per_stream && c->buffered < c->buf_total && c->buffered_bytes + c->line_len <= c->buf_bytes) {
     state_table(L, stream, "buf");
     lua_pushvalue(L, msg);
     lua_rawseti(L, -2, n + 1);
@@ -1476,7 +1481,8 @@ static int l_gc(lua_State *L) {
 }
 
 /* core.spawn{argv = {...}, env = {...}?, cwd = ?, max_line = ?, timeout_ms = ?,
- *            retry = {attempts, initial_ms, max_ms, jitter}?, kill_grace_ms = ?}
+ *            retry = {attempts, initial_ms, max_ms, jitter}?, kill_grace_ms = ?,
+ *            buffer_events = ?, buffer_bytes = ? (what is kept for streams nobody watches)}
  * -> client | nil, message, code */
 int cx_client_spawn(lua_State *L) {
   cx_module *m = cx_module_get(L);
@@ -1503,6 +1509,8 @@ int cx_client_spawn(lua_State *L) {
   cx_check_ms(L, 1, retry_initial_ms);
   cx_check_ms(L, 1, retry_max_ms);
   luaL_argcheck(L, retry_jitter >= 0 && retry_jitter <= 1, 1, "invalid_argument: retry.jitter must be in [0, 1]");
+  int buf_total = opt_count(L, 1, "buffer_events", BUF_TOTAL);
+  size_t buf_bytes = cx_max_line(opt_field_number(L, 1, "buffer_bytes", BUF_BYTES));
 
   char **argv = calloc((size_t)argc + 1, sizeof *argv);
   if (!argv) return luaL_error(L, "out of memory");
@@ -1531,6 +1539,9 @@ int cx_client_spawn(lua_State *L) {
   c->retry_initial_ms = retry_initial_ms;
   c->retry_max_ms = retry_max_ms;
   c->retry_jitter = retry_jitter;
+  c->buf_total = buf_total;
+  c->buf_per_stream = buf_total < BUF_PER_STREAM ? buf_total : BUF_PER_STREAM;
+  c->buf_bytes = buf_bytes;
   cx_framer_init(&c->out_fr, cx_max_line(max_line), process_line, out_overflow, c);
   cx_framer_init(&c->err_fr, 65536, stderr_line, NULL, c);
 

@@ -52,7 +52,7 @@ static inline int cx_ms(double v, uint64_t *out) {
 }
 /* A line limit in bytes; a huge value (math.huge) means no limit. */
 static inline size_t cx_max_line(double v) {
-  return v >= (double)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)v;
+  return !(v > 0) ? 0 : v >= (double)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)v;
 }
 /* luaL_checknumber + cx_ms for argument arg: raises "must be a non-negative number". */
 uint64_t cx_check_ms(lua_State *L, int arg, double v);

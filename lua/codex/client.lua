@@ -54,6 +54,10 @@ function M.new(opts)
     if type(v) ~= want then
       error(errors.new("invalid_argument", ("codex.new: option %s must be a %s, got %s"):format(k, want, type(v))), 2)
     end
+    -- Durations and sizes: math.huge means no limit; negative and NaN mean nothing.
+    if want == "number" and not (v >= 0) then
+      error(errors.new("invalid_argument", ("codex.new: option %s must be a non-negative number, got %s"):format(k, tostring(v))), 2)
+    end
   end
   local self = setmetatable({ opts = opts, turns = setmetatable({}, { __mode = "v" }) }, Client)
   local ropts = {}

@@ -28,7 +28,8 @@ core.on_error(M.report)
 function M.wait(timeout_ms, cond)
   if M.nvim then
     -- vim.wait runs Neovim's loop, including vim.schedule callbacks (our deliveries).
-    return (vim.wait(timeout_ms or 2 ^ 31, cond, 2))
+    -- (vim.wait takes an int: a longer or infinite timeout waits "forever", 24 days)
+    return (vim.wait(math.min(timeout_ms or 2 ^ 31 - 1, 2 ^ 31 - 1), cond, 2))
   end
   local deadline = timeout_ms and core.now() + timeout_ms
   while not cond() do

@@ -551,6 +551,48 @@ handlers["fake/overload"] = function(req)
   end
 end
 
+handlers["fake/dup_overload"] = function(req)
+  -- The first call with this key gets `dups` overload errors for its one id, in one write.
+  local key = text_of(req.params.key or "")
+  local calls = (state.overload[key] or 0) + 1
+  state.overload[key] = calls
+  if calls == 1 then
+    send(string.rep(error_line(req.id, -32001, "Server overloaded; retry later."), int(req.params.dups, 2)))
+  else
+    send(result_line(req.id, obj("calls", calls)))
+  end
+end
+
+handlers["fake/flood"] = function(req)
+  -- `count` notifications in writes of up to 4096 lines: global ones (method fake/n), or
+  -- with `turns`, item/agentMessage/delta for `count` distinct turn ids nobody started.
+  -- With `bytes`, each delta carries that many bytes. The result comes last.
+  local p = req.params
+  local count, pad = int(p.count, 0), string.rep("x", int(p.bytes, 0))
+  local lines = {}
+  for i = 1, count do
+    if p.turns then
+      local turn = p.same_turn and "flood" or ("flood-" .. i)
+      lines[#lines + 1] = notif_line("item/agentMessage/delta",
+        obj("threadId", "t", "turnId", turn, "itemId", "m", "delta", pad))
+    else
+      lines[#lines + 1] = notif_line("fake/n", obj("i", i))
+    end
+    if #lines == 4096 then
+      send(table.concat(lines))
+      lines = {}
+    end
+  end
+  lines[#lines + 1] = result_line(req.id, obj("count", count))
+  send(table.concat(lines))
+end
+
+handlers["fake/exit_unterminated"] = function(req)
+  -- The reply without its newline, then exit: the client must still read it.
+  state.exit_scheduled = true
+  send(result_line(req.id, "last words"):sub(1, -2), function() os.exit(int(req.params.code, 3)) end)
+end
+
 handlers["fake/server_request"] = function(req)
   local p = req.params
   local method = type(p.method) == "string" and p.method or "fake/serverRequest"
