@@ -1,6 +1,7 @@
 -- tests/lib/runner.lua: a small test runner that works the same under lua5.4 and inside
 -- Neovim (0.7.2 and 0.10), which busted cannot do offline on both. Spec files use
--- describe/it/before_each/after_each/teardown/pending, the `expect` helpers and wait_for below.
+-- describe/it/before_each/after_each/teardown/finally/pending, the `expect` helpers and
+-- wait_for below.
 -- Usage:  lua5.4 tests/run.lua [files…]        nvim --headless -u NONE -c 'luafile tests/run.lua'
 -- It prints one line per test and finishes with "N passed, N failed".
 --
@@ -18,6 +19,7 @@ R.print = print
 
 -- The scopes being run: a file (the bottom one, nameless), then its describes.
 local stack = {}
+local current_finally = nil -- the finally() list of the running test
 
 local function fullname(name)
   local parts = {}
@@ -67,6 +69,13 @@ function teardown(fn)
 end
 R.teardown = teardown
 
+--- Inside a test: fn runs when the test ends, passed or failed (before the after_each hooks;
+--- the last registered first). For what the test itself started.
+function finally(fn)
+  assert(current_finally, "finally() outside a test")
+  table.insert(current_finally, fn)
+end
+
 function pending(name)
   R.results.skipped = R.results.skipped + 1
   print("SKIP " .. fullname(name))
@@ -83,10 +92,14 @@ function it(name, fn)
   local full = fullname(name)
   if R.filter and not full:find(R.filter, 1, true) then return end
   local t0 = os.clock()
+  local finals = {}
+  current_finally = finals
   local ok, err = xpcall(function()
     for _, f in ipairs(befores) do f() end
     fn()
   end, traceback)
+  current_finally = nil
+  for i = #finals, 1, -1 do table.insert(afters, 1, finals[i]) end
   for _, f in ipairs(afters) do
     local ok2, err2 = xpcall(f, traceback)
     if ok and not ok2 then ok, err = ok2, err2 end
@@ -154,13 +167,15 @@ function expect.lt(a, b, what)
 end
 
 --- Waits, running the host's loop, until cond() returns a true value (which it returns), or
---- fails the test after ms milliseconds with a message naming what was awaited. The only way
---- specs wait: never a fixed sleep.
+--- fails the test after ms milliseconds with a message naming what was awaited (what() is
+--- called then, to describe the state it timed out in). The only way specs wait: never a fixed
+--- sleep.
 ---@param cond fun(): any
 ---@param ms number
----@param what string
+---@param what string|fun(): string
 function wait_for(cond, ms, what)
-  assert(type(cond) == "function" and type(ms) == "number" and type(what) == "string", "wait_for(cond, ms, what)")
+  assert(type(cond) == "function" and type(ms) == "number" and (type(what) == "string" or type(what) == "function"),
+    "wait_for(cond, ms, what)")
   local v
   local function check()
     v = cond()
@@ -172,7 +187,9 @@ function wait_for(cond, ms, what)
   else
     ok = require("codex.host").wait(ms, check)
   end
-  if not ok then error(("timed out after %d ms waiting for %s"):format(ms, what), 2) end
+  if not ok then
+    error(("timed out after %d ms waiting for %s"):format(ms, type(what) == "function" and what() or what), 2)
+  end
   return v
 end
 R.wait_for = wait_for

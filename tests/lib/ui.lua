@@ -18,12 +18,54 @@ function M.env(opts)
   function e.close()
     local c = require("codex.session").current()
     require("codex.session").reset()
-    if c then vim.wait(5000, function() return not c:status().alive end, 10) end
     vim.cmd("cd " .. vim.fn.fnameescape(old_cwd))
+    local ok, err = pcall(function()
+      if c then wait_for(function() return not c:status().alive end, 5000, "the app-server to exit") end
+    end)
     close_sandbox()
+    if not ok then error(err, 0) end
   end
   e.setup()
   return e
+end
+
+--- Ends what earlier tests left: interrupts running turns, waits until every chat is idle,
+--- hides the chats and closes every window but one. For before_each/after_each.
+function M.settle_chats()
+  local chat_mod = package.loaded["codex.ui.chat"]
+  if type(chat_mod) == "table" and chat_mod.all then
+    for _, c in ipairs(chat_mod.all()) do
+      if c.state ~= "idle" then pcall(c.stop, c) end
+    end
+    wait_for(function()
+      for _, c in ipairs(chat_mod.all()) do
+        if c.state ~= "idle" then return false end
+      end
+      return true
+    end, 20000, "every chat to be idle")
+    for _, c in ipairs(chat_mod.all()) do pcall(c.hide, c) end
+  end
+  pcall(vim.cmd, "stopinsert")
+  vim.cmd("silent! only")
+end
+
+--- A new chat for the current directory, shown, and the current one (`:Codex …` sends to it).
+function M.new_chat()
+  return require("codex.ui.chat").open({ cwd = vim.fn.getcwd() })
+end
+
+--- Waits until the chat's turn is over.
+function M.wait_idle(c, ms)
+  wait_for(function() return c.state == "idle" end, ms or 20000, "the chat to be idle")
+end
+
+--- Runs every callback scheduled so far (vim.schedule is first in, first out): after this,
+--- whatever the keys just typed set off on the main loop has happened. For tests that check
+--- that something did NOT happen, instead of sleeping.
+function M.flush()
+  local done = false
+  vim.schedule(function() done = true end)
+  wait_for(function() return done end, 5000, "the scheduled callbacks to run")
 end
 
 --- The text of a buffer.
@@ -37,7 +79,7 @@ function M.wait_text(buf, pattern, ms)
   if not ok then error(("buffer never matched %q; it holds:\n%s"):format(pattern, M.text(buf)), 2) end
 end
 
---- Closes every window but one and wipes the chat buffers' windows.
+--- Closes every window but one.
 function M.reset_windows()
   vim.cmd("silent! only")
 end
