@@ -41,6 +41,8 @@ for _, f in ipairs(files) do
   end
 end
 local r = R.results
+-- (in Neovim, a late notification may have left the output line unfinished)
+if in_nvim then print("") end
 print(("%d passed, %d failed%s"):format(r.passed, r.failed, r.skipped > 0 and (", %d skipped"):format(r.skipped) or ""))
 collectgarbage()
 collectgarbage()

@@ -36,7 +36,12 @@ end
 
 describe("ui health", function()
   local m = mock.start({ args = { "--device-interval", "0" } })
+  teardown(function() m:stop() end)
   local home = mock.create_home(m.port, { requires_openai_auth = true })
+  teardown(function()
+    session.reset()
+    mock.remove_home(home)
+  end)
   local workspace = home .. "/workspace"
   vim.fn.mkdir(workspace, "p")
   local function setup(extra)
@@ -103,8 +108,4 @@ describe("ui health", function()
     local lines = checkhealth()
     expect_line(lines, "ERROR", "/nonexistent/codex")
   end)
-
-  session.reset()
-  m:stop()
-  mock.remove_home(home)
 end)
