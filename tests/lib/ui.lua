@@ -84,4 +84,61 @@ function M.reset_windows()
   vim.cmd("silent! only")
 end
 
+
+--- A copy of the plugin without its C module (lua/codex/core.so) in .testenv: {root, close()}.
+function M.unbuilt_copy()
+  local root = ("%s/.testenv/unbuilt-%d-%d/codex.nvim"):format(TEST_ROOT, vim.fn.getpid(), vim.loop.hrtime() % 1e12)
+  local parent = vim.fn.fnamemodify(root, ":h")
+  vim.fn.mkdir(root, "p")
+  local out = vim.fn.system({ "cp", "-R", TEST_ROOT .. "/lua", TEST_ROOT .. "/plugin", root })
+  assert(vim.v.shell_error == 0, "cp failed: " .. out)
+  os.remove(root .. "/lua/codex/core.so")
+  assert(vim.fn.filereadable(root .. "/lua/codex/core.so") == 0)
+  return { root = root, close = function() vim.fn.delete(parent, "rf") end }
+end
+
+--- The command that started this Neovim, up to the nvim binary (a wrapper may run it through
+--- a dynamic loader: v:progpath is then the loader).
+function M.nvim_argv()
+  local f = io.open("/proc/" .. vim.fn.getpid() .. "/cmdline", "rb")
+  local cmdline = f and f:read("*a") or ""
+  if f then f:close() end
+  local argv = {}
+  for a in cmdline:gmatch("([^%z]*)%z") do
+    argv[#argv + 1] = a
+    if a:match("[^/]*$") == "nvim" then return argv end
+  end
+  return { vim.v.progpath }
+end
+
+--- Runs a child of this Neovim whose only codex.nvim is that copy (on the runtimepath, with
+--- plugin/ sourced as at startup, no user config), with these -c commands, then :qa!;
+--- returns everything it wrote (stdout and stderr).
+function M.run_unbuilt(copy, commands)
+  local xdg = copy.root .. "/../xdg"
+  local argv = { "env", "XDG_CONFIG_HOME=" .. xdg, "XDG_DATA_HOME=" .. xdg, "XDG_STATE_HOME=" .. xdg, "XDG_CACHE_HOME=" .. xdg }
+  vim.list_extend(argv, M.nvim_argv())
+  vim.list_extend(argv, { "--headless", "-u", "NONE", "-i", "NONE", "--cmd", "cd " .. vim.fn.fnameescape(copy.root .. "/.."),
+    "--cmd", "set rtp^=" .. vim.fn.fnameescape(copy.root), "--cmd", "runtime! plugin/codex.lua" })
+  for _, c in ipairs(commands) do vim.list_extend(argv, { "-c", c }) end
+  vim.list_extend(argv, { "-c", "qa!" })
+  return vim.fn.system(argv)
+end
+
+--- Writes a file.
+function M.write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+--- A file's text, or nil.
+function M.read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
 return M

@@ -180,3 +180,43 @@ describe(":Codex commands", function()
     expect.falsy(lhs["<C-Q>"], "queue not mapped")
   end)
 end)
+
+-- Without the C module (not built yet): every command says in one line what to run.
+describe(":Codex without the C module", function()
+  it("`:Codex hello`, `:Codex` and `:CodexLogin` each say in one line to run make, without a traceback", function()
+    local copy = ui.unbuilt_copy()
+    finally(copy.close)
+    local probe, log = copy.root .. "/../probe.lua", copy.root .. "/../notes.log"
+    ui.write(probe, ([[
+      local log, notify = %q, vim.notify
+      vim.notify = function(msg, level, o)
+        local f = io.open(log, "a")
+        f:write("NOTE ", tostring(level), " ", (tostring(msg):gsub("\n", "\\n")), "\n")
+        f:close()
+        return notify(msg, level, o)
+      end
+    ]]):format(log))
+    -- typed as a user would: errors are shown, nothing is raised to a caller
+    local out = ui.run_unbuilt(copy, { "luafile " .. probe, "Codex hello", "Codex", "CodexLogin",
+      ([[lua local f = io.open(%q, "a") f:write("MESSAGES ", (vim.fn.execute("messages"):gsub("\n", "\\n")), "\n") f:close()]]):format(log) })
+    local notes, messages = {}, nil
+    for line in (ui.read(log) or ""):gmatch("[^\n]+") do
+      if line:find("^NOTE ") then notes[#notes + 1] = line end
+      if line:find("^MESSAGES ") then messages = line end
+    end
+    expect.truthy(messages, "the child ran; it printed:\n" .. out)
+    local _, shown = messages:gsub("Codex: codex%.nvim is not built", "")
+    expect.eq(shown, 3, "one message per command in :messages: " .. messages)
+    expect.eq(#notes, 3, "one notification per command; the child printed:\n" .. out)
+    for _, n in ipairs(notes) do
+      expect.match(n, "^NOTE " .. vim.log.levels.ERROR .. " Codex: codex%.nvim is not built")
+      expect.falsy(n:find("\\n", 1, true), "one line: " .. n)
+      expect.truthy(n:find("run `make` in " .. copy.root .. " ", 1, true), "names make and the plugin directory: " .. n)
+      expect.truthy(n:find("libuv1-dev libluajit-5.1-dev", 1, true), "names the packages: " .. n)
+    end
+    out = out .. messages
+    expect.falsy(out:find("E5108", 1, true), "no E5108")
+    expect.falsy(out:find("stack traceback", 1, true), "no traceback")
+    expect.falsy(out:find("module 'codex.core' not found", 1, true), "not Lua's own message")
+  end)
+end)
