@@ -6,6 +6,7 @@ local M = {}
 local function chat_mod() return require("codex.ui.chat") end
 local function client() return require("codex.session").client() end
 local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
+local function err_text(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
 
 --- Loads the C core before a command needs it. Without it (not built, or failing to load),
 --- one notification says why and what to run (see codex.not_built_error), and false.
@@ -13,10 +14,9 @@ local function core_ready()
   require("codex") -- makes a missing core one "not_built" error
   local ok, err = pcall(require, "codex.core")
   if ok then return true end
-  notify(tostring(err), vim.log.levels.ERROR)
+  notify((tostring(err):gsub("%s*\n%s*", " ")), vim.log.levels.ERROR) -- a loader's message has a line per path
   return false
 end
-local function err_text(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
 
 --- The current chat with a thread, or a notification.
 local function current_thread_chat()

@@ -46,7 +46,7 @@ local function check_core(h)
     if type(core) == "table" and core.kind == "not_built" then
       h.error(tostring(core))
     else
-      h.error(("codex.core (%s) failed to load: %s"):format(path or "?", tostring(core)),
+      h.error(("codex.core (%s) failed to load: %s"):format(path or "?", (tostring(core):gsub("%s*\n%s*", " "))),
         { "rebuild: " .. codex.not_built_error().message:match("run `make`.*$") })
     end
     return nil
