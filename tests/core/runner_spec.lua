@@ -24,7 +24,12 @@ describe("runner", function()
     expect.match(out, "teardown ran: mock exited")
     expect.match(out, "ok   fixture after still runs")
     expect.match(out, "file teardown ran")
-    expect.match(out, "\n2 passed, 1 failed\n")
+    expect.match(out, "\n2 passed, 2 failed\n")
+  end)
+
+  it("runs a failed test's finally() cleanups, the last registered first, then its after_each", function()
+    local out = run_fixture("runner_describe_fails.lua")
+    expect.match(out, "finally second\nfinally first\nafter_each\nFAIL fixture after fails with cleanups\n%s+[^\n]*the test failed")
   end)
 
   it("exits with 1, not a crash, when a failed describe left the mock's pipes closing", function()

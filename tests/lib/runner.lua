@@ -99,7 +99,7 @@ function it(name, fn)
     fn()
   end, traceback)
   current_finally = nil
-  for i = #finals, 1, -1 do table.insert(afters, 1, finals[i]) end
+  for i = 1, #finals do table.insert(afters, 1, finals[i]) end -- the last registered first
   for _, f in ipairs(afters) do
     local ok2, err2 = xpcall(f, traceback)
     if ok and not ok2 then ok, err = ok2, err2 end
