@@ -8,6 +8,16 @@ local function client() return require("codex.session").client() end
 local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
 local function err_text(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
 
+--- Loads the C core before a command needs it. Without it (not built, or failing to load),
+--- one notification says why and what to run (see codex.not_built_error), and false.
+local function core_ready()
+  require("codex") -- makes a missing core one "not_built" error
+  local ok, err = pcall(require, "codex.core")
+  if ok then return true end
+  notify((tostring(err):gsub("%s*\n%s*", " ")), vim.log.levels.ERROR) -- a loader's message has a line per path
+  return false
+end
+
 --- The current chat with a thread, or a notification.
 local function current_thread_chat()
   local c = chat_mod().current()
@@ -180,6 +190,7 @@ end
 
 --- :Codex [subcommand|prompt]
 function M.codex(opts)
+  if not core_ready() then return end
   local args = opts.fargs or {}
   local sub = args[1]
   if sub and M.sub[sub] then
@@ -213,6 +224,7 @@ end
 
 --- :CodexLogin [device|browser|apikey]
 function M.login(opts)
+  if not core_ready() then return end
   require("codex.ui.login").start(opts.fargs[1])
 end
 

@@ -36,23 +36,25 @@ local function check_nvim(h)
   end
 end
 
---- Returns the loaded core, or nil after reporting why not.
+--- Returns the loaded core, or nil after reporting why not (one line).
 local function check_core(h)
+  local codex = require("codex") -- makes a missing core one "not_built" error
   local path = vim.api.nvim_get_runtime_file("lua/codex/core.so", false)[1]
   if not path and package.searchpath then path = package.searchpath("codex.core", package.cpath) end
-  local advice = { "run `make` in the plugin directory (needs a C compiler, CMake, pkg-config, LuaJIT and libuv headers)" }
-  if not path and not package.loaded["codex.core"] then
-    h.error("the C module codex.core (lua/codex/core.so) was not found", advice)
-    return nil
-  end
   local ok, core = pcall(require, "codex.core")
   if not ok then
-    h.error(("codex.core (%s) failed to load: %s"):format(path or "?", tostring(core)), advice)
+    if type(core) == "table" and core.kind == "not_built" then
+      h.error(tostring(core))
+    else
+      h.error(("codex.core (%s) failed to load: %s"):format(path or "?", (tostring(core):gsub("%s*\n%s*", " "))),
+        { "rebuild: " .. codex.not_built_error().message:match("run `make`.*$") })
+    end
     return nil
   end
   local info = core.info()
   if info.host ~= "nvim" then
-    h.error(("codex.core (%s) is the %s build, not the Neovim one"):format(path or "?", tostring(info.host)), advice)
+    h.error(("codex.core (%s) is the %s build, not the Neovim one"):format(path or "?", tostring(info.host)),
+      { "rebuild: " .. codex.not_built_error().message:match("run `make`.*$") })
     return nil
   end
   h.ok(("codex.core loaded for this Neovim: %s (libuv %s)"):format(path or "(preloaded)", tostring(info.libuv)))
@@ -127,7 +129,16 @@ local function check_account(h)
       done, err, res = true, e2, r
     end)
   end)
+  -- What the client reports meanwhile (a protocol error from a binary that is no app-server,
+  -- say) becomes a line of the report: vim.notify's error message would, on 0.7, abort the
+  -- whole check from inside this wait.
+  local reports, notify = {}, vim.notify
+  vim.notify = function(msg, level) reports[#reports + 1] = { msg = tostring(msg), level = level } end
   local ok = pcall(vim.wait, ACCOUNT_TIMEOUT_MS, function() return done end, 20)
+  vim.notify = notify
+  for _, r in ipairs(reports) do
+    if r.level == vim.log.levels.ERROR then h.error(r.msg) else h.info(r.msg) end
+  end
   if not ok or not done then
     h.error(("no answer from the app-server within %d s"):format(ACCOUNT_TIMEOUT_MS / 1000))
     return
@@ -164,12 +175,16 @@ function M.check()
   local core = check_core(h)
   if core then check_loop(h, core) end
   h.start("Codex CLI")
-  check_binary(h)
+  if core then
+    check_binary(h)
+  else
+    h.warn("skipped: codex.core is not loaded (see above)")
+  end
   h.start("Account")
   if core then
     check_account(h)
   else
-    h.warn("skipped: codex.core is not loaded")
+    h.warn("skipped: codex.core is not loaded (see above)")
   end
 end
 

@@ -8,6 +8,7 @@ local T = 30000 -- per-turn budget (protocol.md §12.7: turns take 0.1-0.3 s)
 
 describe("api: turns", function()
   local env = e2e.env()
+  teardown(env.close)
   local approvals = {} -- what the handler saw, per test
   local answer = nil   -- what the handler answers
   local client = env.client({
@@ -243,9 +244,7 @@ describe("api: turns", function()
       end
       return false
     end
-    local deadline = os.time() + 20
-    while not compacted() and os.time() < deadline do host.wait(100, function() return false end) end
-    expect.truthy(compacted(), "a compaction request reached the model")
+    wait_for(compacted, 20000, "a compaction request to reach the model")
   end)
 
   it("reports rate limits as an rpc error without a ChatGPT account", function()
@@ -263,11 +262,11 @@ describe("api: turns", function()
     expect.match(e.message, "approval_handler")
   end)
 
-  env.close()
 end)
 
 describe("api: threads and models", function()
   local env = e2e.env()
+  teardown(env.close)
   local client = env.client()
 
   it("lists models (following pages)", function()
@@ -308,11 +307,11 @@ describe("api: threads and models", function()
     expect.truthy(active[thread.id], "listed again after unarchive")
   end)
 
-  env.close()
 end)
 
 describe("api: login", function()
   local env = e2e.env({ mock_args = { "--device-interval", "0" }, home = { requires_openai_auth = true } })
+  teardown(env.close)
   local client = env.client()
 
   it("logs in with an API key; account() and logout()", function()
@@ -329,11 +328,11 @@ describe("api: login", function()
     expect.falsy(client:stderr(400):find("sk-test-not-real", 1, true), "the key never reaches a log")
   end)
 
-  env.close()
 end)
 
 describe("api: ChatGPT login flows", function()
   local env = e2e.env({ mock_args = { "--device-interval", "0" } })
+  teardown(env.close)
   local client = env.client()
 
   it("completes a device-code login against the mock issuer", function()
@@ -351,6 +350,7 @@ describe("api: ChatGPT login flows", function()
     env.mock:reset()
     -- keep it pending: the issuer answers 'pending' for a long time
     local slow = e2e.env({ mock_args = { "--device-interval", "5", "--device-pending", "100" } })
+    finally(slow.close)
     local c = slow.client()
     local h = c:login_chatgpt_device_code()
     local st = h:cancel()
@@ -358,11 +358,11 @@ describe("api: ChatGPT login flows", function()
     local done = h:wait({ timeout_ms = T })
     expect.eq(done.success, false)
     expect.match(done.error, "not completed")
-    slow.close()
   end)
 
   it("keeps replaced login attempts scoped to their own handle", function()
     local slow = e2e.env({ mock_args = { "--device-interval", "5", "--device-pending", "100" } })
+    finally(slow.close)
     local c = slow.client()
     local first = c:login_chatgpt_device_code()
     local second = c:login_chatgpt_device_code()
@@ -373,7 +373,6 @@ describe("api: ChatGPT login flows", function()
     second:cancel()
     local d2 = second:wait({ timeout_ms = T })
     expect.eq(d2.login_id, second.login_id)
-    slow.close()
   end)
 
   it("cancels a browser login, then wait() returns the failed completion", function()
@@ -385,5 +384,4 @@ describe("api: ChatGPT login flows", function()
     expect.match(done.error, "not completed")
   end)
 
-  env.close()
 end)

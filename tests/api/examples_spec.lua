@@ -5,6 +5,7 @@ local e2e = require("lib.e2e")
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local env = e2e.env({ mock_args = { "--device-interval", "0" } })
+teardown(env.close)
 
 --- Runs examples/<name>.lua in the workspace with the mock's environment; returns its output.
 local function run(host, name, vars)
@@ -78,5 +79,3 @@ for _, h in ipairs(hosts) do
     end)
   end)
 end
-
-env.close()

@@ -18,12 +18,54 @@ function M.env(opts)
   function e.close()
     local c = require("codex.session").current()
     require("codex.session").reset()
-    if c then vim.wait(5000, function() return not c:status().alive end, 10) end
     vim.cmd("cd " .. vim.fn.fnameescape(old_cwd))
+    local ok, err = pcall(function()
+      if c then wait_for(function() return not c:status().alive end, 5000, "the app-server to exit") end
+    end)
     close_sandbox()
+    if not ok then error(err, 0) end
   end
   e.setup()
   return e
+end
+
+--- Ends what earlier tests left: interrupts running turns, waits until every chat is idle,
+--- hides the chats and closes every window but one. For before_each/after_each.
+function M.settle_chats()
+  local chat_mod = package.loaded["codex.ui.chat"]
+  if type(chat_mod) == "table" and chat_mod.all then
+    for _, c in ipairs(chat_mod.all()) do
+      if c.state ~= "idle" then pcall(c.stop, c) end
+    end
+    wait_for(function()
+      for _, c in ipairs(chat_mod.all()) do
+        if c.state ~= "idle" then return false end
+      end
+      return true
+    end, 20000, "every chat to be idle")
+    for _, c in ipairs(chat_mod.all()) do pcall(c.hide, c) end
+  end
+  pcall(vim.cmd, "stopinsert")
+  vim.cmd("silent! only")
+end
+
+--- A new chat for the current directory, shown, and the current one (`:Codex …` sends to it).
+function M.new_chat()
+  return require("codex.ui.chat").open({ cwd = vim.fn.getcwd() })
+end
+
+--- Waits until the chat's turn is over.
+function M.wait_idle(c, ms)
+  wait_for(function() return c.state == "idle" end, ms or 20000, "the chat to be idle")
+end
+
+--- Runs every callback scheduled so far (vim.schedule is first in, first out): after this,
+--- whatever the keys just typed set off on the main loop has happened. For tests that check
+--- that something did NOT happen, instead of sleeping.
+function M.flush()
+  local done = false
+  vim.schedule(function() done = true end)
+  wait_for(function() return done end, 5000, "the scheduled callbacks to run")
 end
 
 --- The text of a buffer.
@@ -37,9 +79,66 @@ function M.wait_text(buf, pattern, ms)
   if not ok then error(("buffer never matched %q; it holds:\n%s"):format(pattern, M.text(buf)), 2) end
 end
 
---- Closes every window but one and wipes the chat buffers' windows.
+--- Closes every window but one.
 function M.reset_windows()
   vim.cmd("silent! only")
+end
+
+
+--- A copy of the plugin without its C module (lua/codex/core.so) in .testenv: {root, close()}.
+function M.unbuilt_copy()
+  local root = ("%s/.testenv/unbuilt-%d-%d/codex.nvim"):format(TEST_ROOT, vim.fn.getpid(), vim.loop.hrtime() % 1e12)
+  local parent = vim.fn.fnamemodify(root, ":h")
+  vim.fn.mkdir(root, "p")
+  local out = vim.fn.system({ "cp", "-R", TEST_ROOT .. "/lua", TEST_ROOT .. "/plugin", root })
+  assert(vim.v.shell_error == 0, "cp failed: " .. out)
+  os.remove(root .. "/lua/codex/core.so")
+  assert(vim.fn.filereadable(root .. "/lua/codex/core.so") == 0)
+  return { root = root, close = function() vim.fn.delete(parent, "rf") end }
+end
+
+--- The command that started this Neovim, up to the nvim binary (a wrapper may run it through
+--- a dynamic loader: v:progpath is then the loader).
+function M.nvim_argv()
+  local f = io.open("/proc/" .. vim.fn.getpid() .. "/cmdline", "rb")
+  local cmdline = f and f:read("*a") or ""
+  if f then f:close() end
+  local argv = {}
+  for a in cmdline:gmatch("([^%z]*)%z") do
+    argv[#argv + 1] = a
+    if a:match("[^/]*$") == "nvim" then return argv end
+  end
+  return { vim.v.progpath }
+end
+
+--- Runs a child of this Neovim whose only codex.nvim is that copy (on the runtimepath, with
+--- plugin/ sourced as at startup, no user config), with these -c commands, then :qa!;
+--- returns everything it wrote (stdout and stderr).
+function M.run_unbuilt(copy, commands)
+  local xdg = copy.root .. "/../xdg"
+  local argv = { "env", "XDG_CONFIG_HOME=" .. xdg, "XDG_DATA_HOME=" .. xdg, "XDG_STATE_HOME=" .. xdg, "XDG_CACHE_HOME=" .. xdg }
+  vim.list_extend(argv, M.nvim_argv())
+  vim.list_extend(argv, { "--headless", "-u", "NONE", "-i", "NONE", "--cmd", "cd " .. vim.fn.fnameescape(copy.root .. "/.."),
+    "--cmd", "set rtp^=" .. vim.fn.fnameescape(copy.root), "--cmd", "runtime! plugin/codex.lua" })
+  for _, c in ipairs(commands) do vim.list_extend(argv, { "-c", c }) end
+  vim.list_extend(argv, { "-c", "qa!" })
+  return vim.fn.system(argv)
+end
+
+--- Writes a file.
+function M.write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+--- A file's text, or nil.
+function M.read(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
 end
 
 return M

@@ -33,6 +33,14 @@ local function wait(cond, what, ms)
   if not vim.wait(ms or T, cond, 10) then error("timed out waiting for " .. (what or "a condition"), 2) end
 end
 
+--- Runs the callbacks scheduled so far (see tests/lib/ui.lua): what the keys just typed set
+--- off has happened after it.
+local function flush()
+  local done = false
+  vim.schedule(function() done = true end)
+  wait(function() return done end, "the scheduled callbacks")
+end
+
 -- A stand-in chat: a vsplit with a chat window and a 5-line input window below it.
 local chats = {}
 local real_chat = package.loaded["codex.ui.chat"]
@@ -101,18 +109,29 @@ describe("ui: approval", function()
   package.loaded["codex.ui.chat"] = stub
   package.loaded["codex.ui.approval"] = nil
   local approval = require("codex.ui.approval")
+  teardown(function() package.loaded["codex.ui.chat"] = real_chat end)
 
   local notes = {}
   local real_notify = vim.notify
   vim.notify = function(msg, level) notes[#notes + 1] = { msg = msg, level = level } end
+  teardown(function() vim.notify = real_notify end)
 
   local seen = { requested = {}, resolved = {} }
   local unsub = {
     events.on("ApprovalRequested", function(d) seen.requested[#seen.requested + 1] = d end),
     events.on("ApprovalResolved", function(d) seen.resolved[#seen.resolved + 1] = d end),
   }
+  teardown(function()
+    for _, u in ipairs(unsub) do u() end
+  end)
 
   local env = e2e.env()
+  teardown(function()
+    local c = session.current()
+    session.reset()
+    if c then wait(function() return not c:status().alive end, "the shared app-server to exit", 5000) end
+    env.close()
+  end)
   config.setup({ client = { env = env.env, app_server_args = { "--strict-config" }, cwd = env.workspace, request_timeout_ms = T } })
   session.reset()
   local client = session.client()
@@ -198,7 +217,7 @@ describe("ui: approval", function()
     -- typing in the input window (text, Enter, y, digits, chords) answers nothing
     keys("ihello world<CR>y<CR>1<Esc>")
     keys("<CR>g1yg2")
-    vim.wait(300, function() return false end, 10)
+    flush()
     expect.falsy(req.answered, "typing in the input answered the prompt")
     expect.truthy(approval.current(thread.id), "the prompt is still open")
     expect.eq(api.nvim_get_current_win(), chat.input_win)
@@ -439,8 +458,7 @@ describe("ui: approval", function()
     -- closing the chat window closes the prompt, which stays pending
     api.nvim_win_close(chat.win, true)
     chat.win = nil
-    vim.wait(50, function() return false end, 10)
-    expect.falsy(approval.current(tid))
+    wait(function() return approval.current(tid) == nil end, "the prompt to close with its chat window", 2000)
     expect.eq(approval.pending(tid), 1)
     chat.win = api.nvim_get_current_win()
     approval.show(tid)
@@ -559,16 +577,6 @@ describe("ui: approval", function()
     end
   end)
 
-  describe("cleanup", function()
-    it("closes the shared client and the mock", function()
-      for _, u in ipairs(unsub) do u() end
-      vim.notify = real_notify
-      package.loaded["codex.ui.chat"] = real_chat
-      session.reset()
-      vim.wait(2000, function() return false end, 10)
-      env.close()
-    end)
-  end)
 end)
 
 -- The same flow through the real chat module (codex.ui.chat), when it is there.
@@ -585,6 +593,12 @@ describe("ui: approval in the real chat", function()
   local env = ui.env()
   local real_notify = vim.notify
   vim.notify = function() end
+  teardown(function()
+    vim.notify = real_notify
+    reset_windows()
+    env.close()
+    vim.cmd("cd " .. vim.fn.fnameescape(cwd))
+  end)
 
   it("anchors to the chat window, marks it waiting, <C-a> from the input then a g-chord answers; a hidden chat shows it on reopening", function()
     vim.cmd("Codex [[exec]] touch chatint.txt")
@@ -611,12 +625,5 @@ describe("ui: approval in the real chat", function()
     keys("g" .. choice_index(cur, "decline"))
     wait(function() return c.state == "idle" end, "the turn")
     expect.falsy(e2e.exists(env.workspace .. "/hidden.txt"))
-  end)
-
-  it("cleans up", function()
-    vim.notify = real_notify
-    reset_windows()
-    env.close()
-    vim.cmd("cd " .. vim.fn.fnameescape(cwd))
   end)
 end)

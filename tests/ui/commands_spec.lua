@@ -2,26 +2,46 @@
 if not vim then return pending("Neovim only") end
 local ui = require("lib.ui")
 
+--- vim.ui.select picks the first item pick() accepts, until the test ends.
 local function stub_select(pick)
   local orig = vim.ui.select
+  finally(function() vim.ui.select = orig end)
   vim.ui.select = function(items, opts, cb)
     for _, it in ipairs(items) do
       if pick(it, opts) then return cb(it) end
     end
     cb(nil)
   end
-  return function() vim.ui.select = orig end
 end
 
+--- Notifications are recorded (and not shown) until the test ends.
 local function capture_notify()
   local msgs, orig = {}, vim.notify
+  finally(function() vim.notify = orig end)
   vim.notify = function(m) msgs[#msgs + 1] = m end
-  return msgs, function() vim.notify = orig end
+  return msgs
 end
 
+--- A new chat, after one turn: it has a thread, a model and tokens.
+local function chat_with_turn()
+  local c = ui.new_chat()
+  c:send("hello")
+  ui.wait_text(c.buf, "Hello from the mock model!")
+  ui.wait_idle(c)
+  return c
+end
+
+-- Every test makes the chats it needs and starts from the default setup() (after_each): each
+-- one runs alone, with CODEX_TEST_FILTER, and in any order.
 describe(":Codex commands", function()
   local env = ui.env()
+  teardown(env.close)
   local chat_mod = require("codex.ui.chat")
+  before_each(ui.settle_chats)
+  after_each(function()
+    ui.settle_chats()
+    env.setup()
+  end)
 
   it("completes subcommands", function()
     local c = vim.fn.getcompletion("Codex re", "cmdline")
@@ -34,40 +54,41 @@ describe(":Codex commands", function()
     local f = assert(io.open(file, "w"))
     f:write("local a = 1\nlocal b = 2\nlocal c = 3\n")
     f:close()
+    local fresh = ui.new_chat()
+    fresh:hide()
     vim.cmd("filetype on")
     vim.cmd("edit " .. vim.fn.fnameescape(file))
     vim.cmd("2,3Codex explain this")
     local c = chat_mod.current()
+    expect.eq(c, fresh, "sent to the most recent chat")
     ui.wait_text(c.buf, "Hello from the mock model!")
     expect.match(ui.text(c.buf), "explain this\n\nsel.lua:2%-3\n```lua\nlocal b = 2\nlocal c = 3\n```")
-    vim.wait(5000, function() return c.state == "idle" end, 10)
+    ui.wait_idle(c)
   end)
 
   it("picks a model, then an effort, for the next turns", function()
-    local restore = stub_select(function(it, opts)
+    local c = ui.new_chat()
+    stub_select(function(it, opts)
       if opts.prompt == "Codex model" then return it.id == "mock-model" end
       return it.reasoningEffort == "high"
     end)
-    local msgs, unnotify = capture_notify()
+    local msgs = capture_notify()
     vim.cmd("Codex model")
-    local c = chat_mod.current()
-    vim.wait(10000, function() return c.effort == "high" end, 10)
-    restore()
-    unnotify()
+    wait_for(function() return c.effort == "high" end, 10000, "the effort to be set")
     expect.eq(c.model, "mock-model")
     expect.eq(c.effort, "high")
     expect.match(chat_mod.statusline(), "mock%-model %(high%)")
     expect.match(table.concat(msgs, "\n"), "model mock%-model, effort high")
     env.mock:reset()
     c:send("hello")
-    vim.wait(10000, function() return c.state == "idle" and ui.text(c.buf):find("done") end, 10)
+    wait_for(function() return c.state == "idle" and ui.text(c.buf):find("done") end, 10000, "a turn with that model")
   end)
 
   it("shows the status: account, chat state, tokens", function()
-    local msgs, unnotify = capture_notify()
+    chat_with_turn()
+    local msgs = capture_notify()
     vim.cmd("Codex status")
-    vim.wait(10000, function() return #msgs > 0 end, 10)
-    unnotify()
+    wait_for(function() return #msgs > 0 end, 10000, "the status notification")
     local s = table.concat(msgs, "\n")
     expect.match(s, "account: ")
     expect.match(s, "chat: Codex")
@@ -75,28 +96,24 @@ describe(":Codex commands", function()
   end)
 
   it("renames and archives the thread; forks it into a new chat with its history", function()
-    local c = chat_mod.current()
-    local msgs, unnotify = capture_notify()
+    local c = chat_with_turn()
+    local msgs = capture_notify()
     vim.cmd("Codex rename my thread")
-    vim.wait(10000, function() return table.concat(msgs):find("renamed") ~= nil end, 10)
+    wait_for(function() return table.concat(msgs):find("renamed") ~= nil end, 10000, "the rename notification")
     local listed = require("codex.session").client():thread_list()
     local found
     for _, t in ipairs(listed.data) do if t.id == c.thread_id then found = t end end
     expect.eq(found and found.name, "my thread")
     vim.api.nvim_set_current_win(c.win)
     vim.cmd("Codex fork")
-    local fork
-    vim.wait(15000, function()
+    local fork = wait_for(function()
       local cur = chat_mod.current()
-      if cur ~= c and cur.thread_id then fork = cur end
-      return fork ~= nil
-    end, 10)
-    expect.truthy(fork, "a forked chat opened")
+      return cur ~= c and cur.thread_id and cur
+    end, 15000, "a forked chat")
     ui.wait_text(fork.buf, "Hello from the mock model!")
     vim.api.nvim_set_current_win(c.win)
     vim.cmd("Codex archive")
-    vim.wait(10000, function() return table.concat(msgs):find("archived") ~= nil end, 10)
-    unnotify()
+    wait_for(function() return table.concat(msgs):find("archived") ~= nil end, 10000, "the archive notification")
     local archived = require("codex.session").client():thread_list({ archived = true })
     local ids = {}
     for _, t in ipairs(archived.data) do ids[t.id] = true end
@@ -130,8 +147,6 @@ describe(":Codex commands", function()
     end
     expect.match(table.concat(virt), "✓ exit 0")
     expect.match(ui.text(c.buf), "```\nauto%-ok\n")
-    c:hide()
-    env.setup()
   end)
 
   it("opens the chat in a float when configured", function()
@@ -140,8 +155,6 @@ describe(":Codex commands", function()
     local c = chat_mod.open({ cwd = env.workspace })
     expect.truthy(vim.api.nvim_win_get_config(c.win).relative ~= "", "chat window is a float")
     expect.truthy(vim.api.nvim_win_get_config(c.input_win).relative ~= "", "input window is a float")
-    c:hide()
-    env.setup()
   end)
 
   it("validates setup() options with clear errors, and is idempotent", function()
@@ -165,8 +178,45 @@ describe(":Codex commands", function()
     for _, m in ipairs(maps) do lhs[m.lhs] = true end
     expect.truthy(lhs["<CR>"], "send mapped")
     expect.falsy(lhs["<C-Q>"], "queue not mapped")
-    env.setup()
   end)
+end)
 
-  env.close()
+-- Without the C module (not built yet): every command says in one line what to run.
+describe(":Codex without the C module", function()
+  it("`:Codex hello`, `:Codex` and `:CodexLogin` each say in one line to run make, without a traceback", function()
+    local copy = ui.unbuilt_copy()
+    finally(copy.close)
+    local probe, log = copy.root .. "/../probe.lua", copy.root .. "/../notes.log"
+    ui.write(probe, ([[
+      local log, notify = %q, vim.notify
+      vim.notify = function(msg, level, o)
+        local f = io.open(log, "a")
+        f:write("NOTE ", tostring(level), " ", (tostring(msg):gsub("\n", "\\n")), "\n")
+        f:close()
+        return notify(msg, level, o)
+      end
+    ]]):format(log))
+    -- typed as a user would: errors are shown, nothing is raised to a caller
+    local out = ui.run_unbuilt(copy, { "luafile " .. probe, "Codex hello", "Codex", "CodexLogin",
+      ([[lua local f = io.open(%q, "a") f:write("MESSAGES ", (vim.fn.execute("messages"):gsub("\n", "\\n")), "\n") f:close()]]):format(log) })
+    local notes, messages = {}, nil
+    for line in (ui.read(log) or ""):gmatch("[^\n]+") do
+      if line:find("^NOTE ") then notes[#notes + 1] = line end
+      if line:find("^MESSAGES ") then messages = line end
+    end
+    expect.truthy(messages, "the child ran; it printed:\n" .. out)
+    local _, shown = messages:gsub("Codex: codex%.nvim is not built", "")
+    expect.eq(shown, 3, "one message per command in :messages: " .. messages)
+    expect.eq(#notes, 3, "one notification per command; the child printed:\n" .. out)
+    for _, n in ipairs(notes) do
+      expect.match(n, "^NOTE " .. vim.log.levels.ERROR .. " Codex: codex%.nvim is not built")
+      expect.falsy(n:find("\\n", 1, true), "one line: " .. n)
+      expect.truthy(n:find("run `make` in " .. copy.root .. " ", 1, true), "names make and the plugin directory: " .. n)
+      expect.truthy(n:find("libuv1-dev libluajit-5.1-dev", 1, true), "names the packages: " .. n)
+    end
+    out = out .. messages
+    expect.falsy(out:find("E5108", 1, true), "no E5108")
+    expect.falsy(out:find("stack traceback", 1, true), "no traceback")
+    expect.falsy(out:find("module 'codex.core' not found", 1, true), "not Lua's own message")
+  end)
 end)

@@ -36,7 +36,12 @@ end
 
 describe("ui health", function()
   local m = mock.start({ args = { "--device-interval", "0" } })
+  teardown(function() m:stop() end)
   local home = mock.create_home(m.port, { requires_openai_auth = true })
+  teardown(function()
+    session.reset()
+    mock.remove_home(home)
+  end)
   local workspace = home .. "/workspace"
   vim.fn.mkdir(workspace, "p")
   local function setup(extra)
@@ -103,8 +108,26 @@ describe("ui health", function()
     local lines = checkhealth()
     expect_line(lines, "ERROR", "/nonexistent/codex")
   end)
+end)
 
-  session.reset()
-  m:stop()
-  mock.remove_home(home)
+-- Without the C module (not built yet): the check runs to its end and says what to run.
+describe("ui health without the C module", function()
+  local ui = require("lib.ui")
+
+  it("reports the missing module in one ERROR line naming make, and does not throw", function()
+    local copy = ui.unbuilt_copy()
+    finally(copy.close)
+    local report = copy.root .. "/../health.txt"
+    local out = ui.run_unbuilt(copy, { "checkhealth codex",
+      ([[lua vim.fn.writefile(vim.api.nvim_buf_get_lines(0, 0, -1, false), %q)]]):format(report) })
+    local text = ui.read(report)
+    expect.truthy(text, "the report was written; the child printed:\n" .. out)
+    local lines = vim.split(text, "\n")
+    local l = expect_line(lines, "ERROR", "codex.nvim is not built")
+    expect.truthy(l:find("run `make` in " .. copy.root .. " ", 1, true), "names make and the plugin directory: " .. l)
+    expect.truthy(l:find("libuv1-dev libluajit-5.1-dev", 1, true), "names the packages: " .. l)
+    expect.falsy(text:find("Failed to run healthcheck", 1, true), "the check did not throw:\n" .. text)
+    expect.falsy(text:find("stack traceback", 1, true), "no traceback:\n" .. text)
+    expect_line(lines, "WARNING", "skipped: codex.core is not loaded")
+  end)
 end)

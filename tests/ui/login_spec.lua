@@ -9,6 +9,7 @@ local config = require("codex.config")
 local session = require("codex.session")
 local events = require("codex.events")
 local login = require("codex.ui.login")
+local ui_flush = require("lib.ui").flush
 
 local T = 30000
 
@@ -36,6 +37,25 @@ end
 
 local function press(key)
   vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), "x", false)
+end
+
+local uv = vim.uv or vim.loop
+
+--- Waits until nothing accepts connections on 127.0.0.1:port (trying every 50 ms).
+local function wait_port_free(port, ms)
+  local free, stop = false, false
+  local function try()
+    if stop then return end
+    local tcp = uv.new_tcp()
+    tcp:connect("127.0.0.1", port, function(err)
+      tcp:close()
+      if err then free = true else vim.defer_fn(try, 50) end
+    end)
+  end
+  try()
+  local ok, err = pcall(wait_for, function() return free end, ms, "port " .. port .. " to be free")
+  stop = true
+  if not ok then error(err, 0) end
 end
 
 --- One mock + CODEX_HOME + workspace; before each test: the plugin pointed at it, a fresh
@@ -82,6 +102,7 @@ end
 describe("ui login: device code", function()
   -- Two polls one second apart: long enough to see the float before it closes.
   local e = env({ "--device-interval", "1", "--device-pending", "1" })
+  teardown(e.close)
   before_each(function() e.setup() end)
   after_each(function() e.teardown() end)
 
@@ -119,6 +140,8 @@ describe("ui login: device code", function()
 
   it("the spinner turns while waiting", function()
     local slow = env({ "--device-interval", "5", "--device-pending", "100" })
+    finally(slow.close)
+    finally(slow.teardown)
     slow.setup()
     login.start("device")
     wait_text("MOCK-CODE")
@@ -130,15 +153,12 @@ describe("ui login: device code", function()
     local first = status()
     expect.truthy(first, "a waiting line")
     expect.truthy(vim.wait(2000, function() return status() ~= first end, 10), "the spinner moved")
-    slow.teardown()
-    slow.close()
   end)
-
-  e.close()
 end)
 
 describe("ui login: cancel", function()
   local e = env({ "--device-interval", "5", "--device-pending", "100" })
+  teardown(e.close)
   before_each(function() e.setup() end)
   after_each(function() e.teardown() end)
 
@@ -176,7 +196,7 @@ describe("ui login: cancel", function()
     local n = e.note("sign-in failed")
     expect.truthy(n, "a notification")
     expect.eq(n.level, vim.log.levels.ERROR)
-    vim.wait(300)
+    ui_flush()
     expect.eq(#floats(), 1, "still open")
     expect.truthy(float_text():find("q: close", 1, true))
     press("q")
@@ -201,12 +221,11 @@ describe("ui login: cancel", function()
     press("q")
     expect.eq(#floats(), 0)
   end)
-
-  e.close()
 end)
 
 describe("ui login: device code disabled", function()
   local e = env({ "--device-disabled" })
+  teardown(e.close)
   before_each(function() e.setup() end)
   after_each(function() e.teardown() end)
 
@@ -221,17 +240,16 @@ describe("ui login: device code disabled", function()
     expect.eq(n.level, vim.log.levels.ERROR)
     expect.eq(e.completions[1] and e.completions[1].success, false)
     -- it stays open until the close key
-    vim.wait(200)
+    ui_flush()
     expect.eq(#floats(), 1)
     press("q")
     expect.eq(#floats(), 0)
   end)
-
-  e.close()
 end)
 
 describe("ui login: browser", function()
   local e = env({ "--device-interval", "0" })
+  teardown(e.close)
   local opened, orig_open
   before_each(function()
     e.setup()
@@ -249,14 +267,14 @@ describe("ui login: browser", function()
     local url_prefix = e.mock.url .. "/oauth/authorize"
     for _ = 1, 10 do
       login.start("browser")
-      vim.wait(T, function()
+      wait_for(function()
         local t = float_text()
         return t ~= nil and (t:find(url_prefix, 1, true) or t:find("Could not start", 1, true)) ~= nil
-      end, 10)
+      end, T, function() return "the auth URL or a start failure in the float; it shows: " .. tostring(float_text()) end)
       if (float_text() or ""):find(url_prefix, 1, true) then break end
       login.cancel()
       e.completions = {}
-      vim.wait(1000)
+      wait_port_free(1455, T)
     end
     local text = float_text()
     expect.truthy(text and text:find(url_prefix, 1, true), "the auth URL is shown: " .. tostring(text))
@@ -271,12 +289,11 @@ describe("ui login: browser", function()
     expect.eq(e.completions[1].method, "browser")
     expect.eq(e.completions[1].login_id, handle.login_id)
   end)
-
-  e.close()
 end)
 
 describe("ui login: API key", function()
   local e = env({ "--device-interval", "0" }, { requires_openai_auth = true })
+  teardown(e.close)
   local KEY = "sk-fake-codexnvim-Zq8Hx3LpW0"
   local orig
   before_each(function()
@@ -334,7 +351,7 @@ describe("ui login: API key", function()
     vim.fn.inputsecret = function() return "" end
     login.start("apikey")
     expect.truthy(e.note("cancelled"))
-    vim.wait(200)
+    ui_flush()
     expect.eq(#e.completions, 0)
     expect.eq(session.current(), nil, "no client was even created")
   end)
@@ -352,6 +369,4 @@ describe("ui login: API key", function()
     login.start("carrier-pigeon")
     expect.truthy(e.note("unknown login method"))
   end)
-
-  e.close()
 end)

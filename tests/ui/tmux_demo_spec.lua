@@ -178,6 +178,7 @@ describe("make demo in a real terminal (tmux)", function()
 
   tmux("kill-server") -- a stale server from a killed run of this pid
   sh("rm -rf " .. q(WORKSPACE))
+  teardown(cleanup)
 
   step("opens a clean Neovim with the chat, on the mock", function()
     -- A placeholder first, so remain-on-exit is set before the demo can end.
@@ -335,6 +336,4 @@ describe("make demo in a real terminal (tmux)", function()
     local _, has = tmux("has-session -t demo")
     expect.truthy(has ~= 0, "the tmux server is gone")
   end)
-
-  cleanup()
 end)

@@ -1,0 +1,48 @@
+-- The test runner itself (tests/lib/runner.lua, tests/run.lua): teardowns run even when a
+-- describe body fails, and the process exits with 1, not a crash. The fixtures run in a child
+-- lua5.4 (the runner's own host for the core suite), from either host.
+local ROOT = TEST_ROOT
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- Runs tests/run.lua on a fixture in a child lua5.4; returns its output and exit code.
+local function run_fixture(name)
+  local cmd = ("cd %s && env -u CODEX_TEST_FILTER lua5.4 tests/run.lua tests/fixtures/%s 2>&1; echo \"__rc=$?\"")
+    :format(q(ROOT), name)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return out:gsub("__rc=%d+%s*$", ""), tonumber(out:match("__rc=(%d+)%s*$"))
+end
+
+describe("runner", function()
+  it("runs the teardowns of a describe whose body fails, and goes on with the next describe", function()
+    local out, rc = run_fixture("runner_describe_fails.lua")
+    expect.eq(rc, 1, "exit code (output:\n" .. out .. ")")
+    expect.match(out, "ok   fixture passes before the failure")
+    expect.match(out, "FAIL fixture %(describe body%)\n%s+[^\n]*boom in the describe body")
+    expect.match(out, "teardown ran: mock exited")
+    expect.match(out, "ok   fixture after still runs")
+    expect.match(out, "file teardown ran")
+    expect.match(out, "\n2 passed, 2 failed\n")
+  end)
+
+  it("runs a failed test's finally() cleanups, the last registered first, then its after_each", function()
+    local out = run_fixture("runner_describe_fails.lua")
+    expect.match(out, "finally second\nfinally first\nafter_each\nFAIL fixture after fails with cleanups\n%s+[^\n]*the test failed")
+  end)
+
+  it("exits with 1, not a crash, when a failed describe left the mock's pipes closing", function()
+    local out, rc = run_fixture("runner_mock_left.lua")
+    expect.eq(rc, 1, "exit code (139 is the luv crash in lua_close; output:\n" .. out .. ")")
+    expect.match(out, "FAIL fixture %(describe body%)")
+    expect.match(out, "\n0 passed, 1 failed\n")
+  end)
+
+  it("wait_for returns the condition's value, or fails naming what it waited for", function()
+    local n = 0
+    expect.eq(wait_for(function() n = n + 1 return n >= 3 and "done" end, 1000, "three polls"), "done")
+    local err = expect.raises(function() wait_for(function() return false end, 30, "the thing") end)
+    expect.match(tostring(err), "timed out after 30 ms waiting for the thing")
+  end)
+end)
