@@ -80,6 +80,20 @@ describe("json decode", function()
     end
   end)
 
+  it("decodes a string that starts with an escape while the scratch buffer is empty", function()
+    -- Regression (fuzz review, defect 7): the copy path appended the empty plain prefix to a
+    -- still-unallocated scratch buffer, memcpy(NULL, s, 0), which halts the UBSan build. A
+    -- string over 1 MiB with an escape makes the decoder free its scratch buffer afterwards,
+    -- so the next escaped string finds it empty whatever ran before.
+    local big = '"' .. ("x"):rep(1100000) .. '\\n"'
+    expect.eq(#core.decode(big), 1100001)
+    expect.eq(core.decode('"\\n"'), "\n")
+    expect.eq(#core.decode(big), 1100001)
+    expect.eq(core.decode('["\\u00e9",{"\\t":"\\\\"}]')[1], "\195\169")
+    expect.eq(#core.decode(big), 1100001)
+    expect.same(core.decode('{"\\t":"\\\\"}'), { ["\t"] = "\\" })
+  end)
+
   it("decodes escapes, surrogate pairs and raw UTF-8", function()
     expect.eq(core.decode([["a\"b\\c\/d\n\t\r\b\f"]]), 'a"b\\c/d\n\t\r\b\f')
     expect.eq(core.decode([["\u00e9\u2713\ud83d\ude00"]]), "é✓😀")
