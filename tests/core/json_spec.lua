@@ -97,9 +97,55 @@ describe("json decode", function()
   it("decodes escapes, surrogate pairs and raw UTF-8", function()
     expect.eq(core.decode([["a\"b\\c\/d\n\t\r\b\f"]]), 'a"b\\c/d\n\t\r\b\f')
     expect.eq(core.decode([["\u00e9\u2713\ud83d\ude00"]]), "é✓😀")
-    expect.eq(core.decode([["lone \ud83d surrogate"]]), "lone \239\191\189 surrogate")
     expect.eq(core.decode('"raw é ✓"'), "raw é ✓")
     expect.eq(core.decode('"\255\254 invalid bytes pass through"'), "\255\254 invalid bytes pass through")
+  end)
+
+  it("rejects lone and reversed surrogate escapes, as cjson does", function()
+    for _, bad in ipairs({ [["\ud83d"]], [["\ude00"]], [["lone \ud83d surrogate"]], [["\ude00\ud83d"]],
+                           [["\ud83d\u0041"]], [["\ud83d\ud83d\ude00"]], [["\udbff\"]], [["\uDFFF"]],
+                           [["x\ud800"]], [[{"\udc00":1}]], [["\ud83d\ude0"]] }) do
+      local v, err, code = core.decode(bad)
+      expect.eq(v, nil, bad)
+      expect.match(err, "at character %d+", bad)
+      expect.eq(code, "EINVAL", bad)
+    end
+    expect.match(select(2, core.decode([["ab\ud83d"]])), "surrogate at character 4")
+    expect.eq(core.decode([["\ud800\udc00\udbff\udfff"]]), "\240\144\128\128\244\143\191\191")
+  end)
+
+  it("decodes -0 as the float -0.0 (sign kept), as cjson does", function()
+    local function negzero(x) return x == 0 and 1 / x == -math.huge end
+    expect.truthy(negzero(core.decode("-0")), "-0")
+    expect.truthy(negzero(core.decode("[-0]")[1]), "[-0]")
+    expect.truthy(negzero(core.decode('{"a":-0}').a), '{"a":-0}')
+    expect.truthy(negzero(core.decode("-0.0")), "-0.0")
+    expect.truthy(negzero(core.decode("-0e5")), "-0e5")
+    expect.eq(1 / core.decode("0"), math.huge)
+    if math.type then
+      expect.eq(math.type(core.decode("-0")), "float")
+      expect.eq(math.type(core.decode("0")), "integer")
+      expect.eq(math.type(core.decode("-1")), "integer")
+    end
+    if ok_cjson then expect.eq(1 / core.decode("-0"), 1 / host_json.decode("-0")) end
+  end)
+
+  it("allows at most 1000 nested arrays and objects, as cjson does", function()
+    local function arrays(n) return ("["):rep(n) .. ("]"):rep(n) end
+    local function objects(n) return ('{"a":'):rep(n) .. "1" .. ("}"):rep(n) end
+    expect.truthy(core.decode(arrays(1000)), "1000 arrays")
+    expect.truthy(core.decode(objects(1000)), "1000 objects")
+    expect.truthy(core.decode(("["):rep(1000) .. "1" .. ("]"):rep(1000)), "a scalar inside 1000 arrays")
+    expect.truthy(core.decode(('[{"a":'):rep(500) .. "1" .. ("}]"):rep(500)), "1000 mixed")
+    for name, doc in pairs({ arrays = arrays(1001), objects = objects(1001),
+                             mixed = ('[{"a":'):rep(500) .. "[]" .. ("}]"):rep(500) }) do
+      local v, err, code = core.decode(doc)
+      expect.eq(v, nil, name)
+      expect.match(err, "deep", name)
+      expect.eq(code, "EINVAL")
+      if ok_cjson then expect.falsy(pcall(host_json.decode, doc), "the host's cjson rejects it too: " .. name) end
+    end
+    expect.match(select(2, core.decode(arrays(1001))), "at character 1001$")
   end)
 
   it("decodes numbers like the host does, with integers as integers", function()
