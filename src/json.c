@@ -64,7 +64,8 @@ static int put_number(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   long long iv;
   int n;
   if (cx_isinteger(L, idx, &iv)) {
-    n = snprintf(tmp, sizeof tmp, "%lld", iv);
+    /* -0.0 keeps its sign, as in cjson (and the decoder reads "-0" back as -0.0) */
+    n = iv == 0 && signbit((double)lua_tonumber(L, idx)) ? snprintf(tmp, sizeof tmp, "-0") : snprintf(tmp, sizeof tmp, "%lld", iv);
   } else {
     double d = (double)lua_tonumber(L, idx);
     if (!isfinite(d)) return FAIL(enc, "cannot encode %s as JSON", isnan(d) ? "NaN" : "an infinite number");

@@ -177,6 +177,9 @@ describe("json decode", function()
       expect.eq(math.type(core.decode("-1")), "integer")
     end
     if ok_cjson then expect.eq(1 / core.decode("-0"), 1 / host_json.decode("-0")) end
+    expect.eq(core.encode(-0.0), "-0", "encodes back with the sign, as cjson does")
+    expect.eq(core.encode({ 0, -0.0 }), "[0,-0]")
+    expect.truthy(negzero(core.decode(core.encode(core.decode("-0")))), "round trip")
   end)
 
   it("allows at most 1000 nested arrays and objects, as cjson does", function()
