@@ -10,8 +10,9 @@
  *    an unmarked empty table is an object "{}"; a table whose keys are exactly 1..n is an
  *    array; otherwise it is an object whose keys must be strings or integers (written as
  *    strings; an integer key k next to the string key "k" is an error: duplicate JSON keys);
- *  - nesting deeper than CX_JSON_MAX_DEPTH (which also catches cycles) is an error.
- * Decoding is the host's lua-cjson (see codex_core.c). */
+ *  - nesting deeper than CX_JSON_MAX_DEPTH (which also catches cycles) is an error;
+ *  - -0.0 encodes as -0 (as cjson does; the decoder reads it back as -0.0).
+ * Decoding: json_decode.c (cjson's values, decided differences in its header comment). */
 #ifndef CODEX_JSON_H
 #define CODEX_JSON_H
 #include "compat.h"

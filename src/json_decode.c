@@ -193,11 +193,11 @@ static int parse_number(dec *d) {
   int neg = 0;
   if (*d->p == '-') { neg = 1; d->p++; }
   const char *digits = d->p;
-  unsigned long long v = 0;
+  unsigned long long v = 0, limit = neg ? 9223372036854775808ULL : 9223372036854775807ULL;
   int overflow = 0;
   while (d->p < d->end && *d->p >= '0' && *d->p <= '9') {
     unsigned dgt = (unsigned)(*d->p - '0');
-    if (v > (9223372036854775807ULL - dgt) / 10) overflow = 1;
+    if (v > (limit - dgt) / 10) overflow = 1;
     v = v * 10 + dgt;
     d->p++;
   }
@@ -209,7 +209,7 @@ static int parse_number(dec *d) {
       lua_pushnumber(d->L, (lua_Number)-0.0);
       return 0;
     }
-    long long iv = neg ? -(long long)v : (long long)v;
+    long long iv = !neg ? (long long)v : v == limit ? INT64_MIN : -(long long)v;
     cx_pushinteger(d->L, iv);
     return 0;
   }
