@@ -56,7 +56,7 @@ bench-ui: build
 # (with a notice) when clang is missing.
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz
-fuzz:
+fuzz: lua54
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
 # The plugin against the mock model, offline and with no account (scripts/demo.sh).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS]: builds the libFuzzer harnesses with clang (ASan + UBSan) into
 # build/fuzz and runs each for SECONDS (default $FUZZ_SECONDS, else 300): json (decoder and
-# encoder), framer, toml (then fuzz/check_toml.py over the TOML of the whole corpus). Exits
+# encoder), framer, toml (then fuzz/check_toml.py over the TOML of the whole corpus and of
+# 20,000 values from fuzz/toml_gen.lua). Exits
 # non-zero when a harness finds a crash (the input is saved as build/fuzz/<target>-crash-*).
 # Without clang it prints a notice and exits 0. FUZZ_TARGETS="json framer toml" picks some.
 set -euo pipefail
@@ -62,6 +63,9 @@ for t in $TARGETS; do
     FUZZ_TOML_OUT="$OUT/toml_pairs.txt" "$OUT/fuzz_toml" -runs=0 "$work" fuzz/corpus/toml fuzz/corpus/json >/dev/null 2>&1
     if python3 -c 'import tomllib' 2>/dev/null; then
       python3 fuzz/check_toml.py "$OUT/toml_pairs.txt" || status=1
+      if [ -f build/lua5.4/codex/core.so ]; then # 20,000 random Lua values too (make lua54)
+        lua5.4 fuzz/toml_gen.lua 20000 7 >"$OUT/toml_gen.txt" && python3 fuzz/check_toml.py "$OUT/toml_gen.txt" || status=1
+      fi
     else
       echo "fuzz: python3 with tomllib (3.11+) not found, skipping the TOML parse check"
     fi
