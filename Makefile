@@ -2,6 +2,7 @@
 #   make            build the Neovim module (lua/codex/core.so) and the Lua 5.4 module
 #   make test       install what is missing (scripts/deps.sh), build, run every test
 #   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 300)
 #   make bench      benchmarks (not tests)
 #   make demo       the plugin against the mock model: offline, no account
 #   make protocol   regenerate lua/codex/types/protocol.lua from the pinned codex
@@ -49,6 +50,14 @@ bench: deps build
 bench-ui: build
 	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -l $(ROOT)/bench/ui.lua </dev/null
 	@$(NVIM07) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua' </dev/null
+
+# libFuzzer harnesses (fuzz/README.md): the JSON decoder/encoder, the framer and the TOML
+# encoder, each for FUZZ_SECONDS under ASan + UBSan with clang; fails on a finding; skipped
+# (with a notice) when clang is missing.
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: lua54
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
 # The plugin against the mock model, offline and with no account (scripts/demo.sh).
 .PHONY: demo

@@ -40,9 +40,10 @@ static int put_string(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') { *o++ = (char)c; continue; }
+    if (c >= 0x20 && c != '"' && c != '\\' && (c != 0x7f || !enc->toml)) { *o++ = (char)c; continue; }
     *o++ = '\\';
     switch (c) {
+      case 0x7f: memcpy(o, "u007F", 5); o += 5; break; /* TOML only: raw DEL is not allowed */
       case '"': *o++ = '"'; break;
       case '\\': *o++ = '\\'; break;
       case '\n': *o++ = 'n'; break;
@@ -63,7 +64,8 @@ static int put_number(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   long long iv;
   int n;
   if (cx_isinteger(L, idx, &iv)) {
-    n = snprintf(tmp, sizeof tmp, "%lld", iv);
+    /* -0.0 keeps its sign, as in cjson (and the decoder reads "-0" back as -0.0) */
+    n = iv == 0 && signbit((double)lua_tonumber(L, idx)) ? snprintf(tmp, sizeof tmp, "-0") : snprintf(tmp, sizeof tmp, "%lld", iv);
   } else {
     double d = (double)lua_tonumber(L, idx);
     if (!isfinite(d)) return FAIL(enc, "cannot encode %s as JSON", isnan(d) ? "NaN" : "an infinite number");
@@ -90,6 +92,38 @@ static int is_sequence(lua_State *L, int idx, size_t *n) {
   }
   *n = len;
   return count == len;
+}
+
+/* Describes the key at idx for an error message (without converting it in place). */
+static const char *key_desc(lua_State *L, int idx, char *buf, size_t n) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: snprintf(buf, n, "\"%.40s\"", lua_tostring(L, idx)); break;
+    case LUA_TNUMBER: snprintf(buf, n, "%.17g", (double)lua_tonumber(L, idx)); break;
+    case LUA_TBOOLEAN: snprintf(buf, n, "%s", lua_toboolean(L, idx) ? "true" : "false"); break;
+    default: snprintf(buf, n, "of type %s", luaL_typename(L, idx));
+  }
+  return buf;
+}
+
+/* A table with the array marker: its keys must be exactly 1..n (n may be 0), since any other
+ * entry would silently be left out. Sets *n. */
+static int marked_length(lua_State *L, int idx, size_t *n, cx_json_enc *enc) {
+  size_t len = cx_rawlen(L, idx), count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    long long k;
+    if (lua_type(L, -1) != LUA_TNUMBER || !cx_isinteger(L, -1, &k) || k < 1 || (size_t)k > len) {
+      char kd[64];
+      key_desc(L, -1, kd, sizeof kd);
+      lua_pop(L, 1);
+      return FAIL(enc, "an array (core.array) can only have the keys 1..n, not the key %s", kd);
+    }
+    count++;
+  }
+  if (count != len) return FAIL(enc, "an array (core.array) cannot have holes (%zu values for length %zu)", count, len);
+  *n = len;
+  return 0;
 }
 
 static int encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int depth);
@@ -121,6 +155,11 @@ static int put_object(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int
     } else if (kt == LUA_TNUMBER && cx_isinteger(L, -2, &ik)) {
       char tmp[32];
       int n = snprintf(tmp, sizeof tmp, "\"%lld\"", ik);
+      lua_pushlstring(L, tmp + 1, (size_t)n - 2); /* is the same key there as a string too? */
+      lua_rawget(L, idx);
+      int dup = !lua_isnil(L, -1);
+      lua_pop(L, 1);
+      if (dup) return FAIL(enc, "a table cannot have both the key %lld and the key %s (the same JSON key)", ik, tmp);
       PUT(b, tmp, (size_t)n);
     } else {
       return FAIL(enc, "cannot encode a table key of type %s", lua_typename(L, kt));
@@ -153,7 +192,7 @@ static int encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int dep
       if (lua_getmetatable(L, idx)) {
         int marked = lua_rawequal(L, -1, enc->array_mt_idx);
         lua_pop(L, 1);
-        if (marked) return put_array(L, idx, cx_rawlen(L, idx), b, enc, depth);
+        if (marked) return marked_length(L, idx, &n, enc) ? -1 : put_array(L, idx, n, b, enc, depth);
       }
       if (is_sequence(L, idx, &n)) return put_array(L, idx, n, b, enc, depth);
       return put_object(L, idx, b, enc, depth);
@@ -166,6 +205,7 @@ static int encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int dep
 
 int cx_json_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   enc->err[0] = 0;
+  enc->toml = 0;
   size_t mark = b->len;
   int rc = encode(L, cx_absindex(L, idx), b, enc, 0);
   if (rc) {
@@ -176,7 +216,8 @@ int cx_json_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
 }
 
 /* TOML: basic strings share JSON's escapes except that TOML has no "\/" (unused here) and
- * requires \u escapes for control characters, which put_string already emits. */
+ * requires \u escapes for control characters and DEL, which put_string emits (DEL only when
+ * enc->toml: JSON allows it raw). */
 static int toml(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int depth) {
   if (depth > 32) return FAIL(enc, "nesting too deep");
   if (!lua_checkstack(L, 4)) return FAIL(enc, "Lua stack exhausted");
@@ -191,7 +232,7 @@ static int toml(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int depth
         marked = lua_rawequal(L, -1, enc->array_mt_idx);
         lua_pop(L, 1);
       }
-      if (marked) n = cx_rawlen(L, idx);
+      if (marked && marked_length(L, idx, &n, enc)) return -1;
       if (marked || is_sequence(L, idx, &n)) {
         PUT(b, "[", 1);
         for (size_t i = 1; i <= n; i++) {
@@ -224,6 +265,7 @@ static int toml(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc, int depth
 
 int cx_toml_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   enc->err[0] = 0;
+  enc->toml = 1;
   size_t mark = b->len;
   int rc = toml(L, cx_absindex(L, idx), b, enc, 0);
   if (rc) {

@@ -8,6 +8,22 @@
  * strings are the raw UTF-8 bytes. Two deliberate differences: integers are Lua integers
  * under 5.4, and an empty array gets the array marker, so it encodes back as [].
  *
+ * Where the two could differ, this decoder follows cjson (lua-cjson 2.1, vim.json) on purpose,
+ * so a message means the same whichever decoder read it (doc/codex.txt, codex-json, says the
+ * same for users; tests/core/json_diff_spec.lua checks it against the host's cjson):
+ *  - \u escapes of UTF-16 surrogates must come as a high+low pair; a lone or reversed one is
+ *    an error, as in cjson (no silent U+FFFD: serde_json, the app-server's encoder, never
+ *    writes one, so such a line is corrupt). Raw bytes that are not UTF-8 pass through, as in
+ *    cjson.
+ *  - "-0" is the float -0.0 (cjson keeps the sign too); every other integer literal within
+ *    the int64 range is an integer (a Lua integer under 5.4, an exact double under 5.1 up to
+ *    2^53); beyond int64 a literal becomes the nearest double.
+ *  - at most 1000 arrays and objects may be open at once (cjson's decode_max_depth): 1000
+ *    nested arrays decode, 1001 do not, whatever scalars sit inside.
+ * Where cjson is lenient, this decoder follows RFC 8259 instead and rejects: bytes after a NUL
+ * (cjson stops reading at a NUL), raw control characters in strings, "+1", "Infinity", "NaN",
+ * hex numbers, "1.", "01".
+ *
  * Parse errors are returned, never raised. The only Lua errors possible are memory errors,
  * so callers run it under a lua_pcall somewhere up the stack (the read callback protects a
  * whole chunk at once) and a memory error never unwinds through libuv. */
@@ -17,7 +33,7 @@
 #include <string.h>
 #include "core.h"
 
-#define MAX_DEPTH 1000
+#define MAX_DEPTH 1000 /* arrays and objects open at once, as cjson's decode_max_depth */
 
 typedef struct {
   lua_State *L;
@@ -133,6 +149,7 @@ static int parse_string(dec *d) {
       if (sink_put(b, run, (size_t)(d->p - run))) return fail(d, "out of memory");
       continue;
     }
+    const char *esc = d->p; /* the backslash, for error positions */
     if (++d->p >= d->end) break;
     char e = *d->p++;
     char out_c;
@@ -150,15 +167,16 @@ static int parse_string(dec *d) {
         if (d->end - d->p < 4 || hex4(d->p, &cp)) return fail(d, "invalid \\u escape");
         d->p += 4;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-          /* A high surrogate must be followed by a low one; otherwise write U+FFFD. */
-          if (d->end - d->p >= 6 && d->p[0] == '\\' && d->p[1] == 'u' && !hex4(d->p + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
-            d->p += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else {
-            cp = 0xFFFD;
+          /* A high surrogate must be followed by a low one (see the header comment). */
+          if (d->end - d->p < 6 || d->p[0] != '\\' || d->p[1] != 'u' || hex4(d->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+            d->p = esc;
+            return fail(d, "invalid \\u escape: unpaired UTF-16 surrogate");
           }
+          d->p += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          cp = 0xFFFD;
+          d->p = esc;
+          return fail(d, "invalid \\u escape: unpaired UTF-16 surrogate");
         }
         if (put_utf8(b, cp)) return fail(d, "out of memory");
         continue;
@@ -175,11 +193,11 @@ static int parse_number(dec *d) {
   int neg = 0;
   if (*d->p == '-') { neg = 1; d->p++; }
   const char *digits = d->p;
-  unsigned long long v = 0;
+  unsigned long long v = 0, limit = neg ? 9223372036854775808ULL : 9223372036854775807ULL;
   int overflow = 0;
   while (d->p < d->end && *d->p >= '0' && *d->p <= '9') {
     unsigned dgt = (unsigned)(*d->p - '0');
-    if (v > (9223372036854775807ULL - dgt) / 10) overflow = 1;
+    if (v > (limit - dgt) / 10) overflow = 1;
     v = v * 10 + dgt;
     d->p++;
   }
@@ -187,7 +205,11 @@ static int parse_number(dec *d) {
   if (*digits == '0' && d->p - digits > 1) return fail(d, "invalid number (leading zero)");
   int is_float = d->p < d->end && (*d->p == '.' || *d->p == 'e' || *d->p == 'E');
   if (!is_float && !overflow) {
-    long long iv = neg ? -(long long)v : (long long)v;
+    if (neg && v == 0) { /* "-0": a float, so the sign survives (see the header comment) */
+      lua_pushnumber(d->L, (lua_Number)-0.0);
+      return 0;
+    }
+    long long iv = !neg ? (long long)v : v == limit ? INT64_MIN : -(long long)v;
     cx_pushinteger(d->L, iv);
     return 0;
   }
@@ -224,8 +246,10 @@ static int literal(dec *d, const char *word, size_t n) {
 
 static int parse_value(dec *d, int depth);
 
+/* depth: how many arrays and objects enclose this one. */
 static int parse_array(dec *d, int depth) {
   lua_State *L = d->L;
+  if (depth >= MAX_DEPTH) return fail(d, "nesting too deep");
   d->p++; /* [ */
   lua_createtable(L, 4, 0);
   int t = lua_gettop(L), i = 0;
@@ -249,6 +273,7 @@ static int parse_array(dec *d, int depth) {
 
 static int parse_object(dec *d, int depth) {
   lua_State *L = d->L;
+  if (depth >= MAX_DEPTH) return fail(d, "nesting too deep");
   d->p++; /* { */
   /* Presized: protocol objects mostly have 3-8 fields; growing 0->1->2->4->8 would rehash
    * four times. */
@@ -278,7 +303,6 @@ static int parse_object(dec *d, int depth) {
 }
 
 static int parse_value(dec *d, int depth) {
-  if (depth > MAX_DEPTH) return fail(d, "nesting too deep");
   if (!lua_checkstack(d->L, 4)) return fail(d, "Lua stack exhausted");
   skip_ws(d);
   if (d->p >= d->end) return fail(d, "unexpected end of input");

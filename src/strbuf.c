@@ -24,6 +24,7 @@ int cx_strbuf_reserve(cx_strbuf *b, size_t extra) {
 }
 
 int cx_strbuf_append(cx_strbuf *b, const char *s, size_t n) {
+  if (n == 0) return 0; /* data may still be NULL: memcpy(NULL, s, 0) is undefined */
   if (cx_strbuf_reserve(b, n)) return -1;
   memcpy(b->data + b->len, s, n);
   b->len += n;

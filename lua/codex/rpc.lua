@@ -50,15 +50,21 @@ function M.argv(opts)
   if opts.args then return opts.args end
   local argv = { host.codex_bin(opts.codex_bin) }
   local keys = {}
-  for k in pairs(opts.config or {}) do keys[#keys + 1] = k end
+  for k in pairs(opts.config or {}) do
+    -- A key is dotted segments of [A-Za-z0-9_-]+, checked before sorting (mixed key types
+    -- cannot be compared) and before any concatenation.
+    if type(k) ~= "string" then
+      return nil, ("invalid config key %s (a %s; config keys are strings such as \"model\")"):format(tostring(k), type(k))
+    end
+    local ok = k ~= ""
+    for seg in (k .. "."):gmatch("([^.]*)%.") do
+      if not seg:match(KEY_PATTERN) then ok = false end
+    end
+    if not ok then return nil, ("invalid config key %q (dotted segments of letters, digits, _ and -)"):format(k) end
+    keys[#keys + 1] = k
+  end
   table.sort(keys)
   for _, k in ipairs(keys) do
-    for seg in tostring(k):gmatch("[^.]+") do
-      if not seg:match(KEY_PATTERN) then return nil, ("invalid config key %q"):format(k) end
-    end
-    if tostring(k):match("^%.") or tostring(k):match("%.$") or tostring(k):match("%.%.") then
-      return nil, ("invalid config key %q"):format(k)
-    end
     local v, err = core.toml(opts.config[k])
     if not v then return nil, ("config %s: %s"):format(k, err) end
     argv[#argv + 1] = "--config"
