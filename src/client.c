@@ -58,6 +58,7 @@ struct cx_client {
   int buf_total, buf_per_stream; /* limits, see BUF_* */
   size_t buf_bytes;
   size_t buffered_bytes, line_len; /* line_len: the size of the line being routed */
+  cx_span id_span;                 /* ... and where its top-level "id" lies in it */
   int s_idx; /* stack index of S while a read callback runs */
   int k_base; /* stack index of the first hot key string (HOT_KEYS) while it runs */
   unsigned long protocol_errors, dropped_events;
@@ -804,11 +805,26 @@ static void handle_response(cx_client *c, lua_State *L, int s, int msg, const ch
   lua_settop(L, entry - 1);
 }
 
+static int encode_answer(cx_client *c, lua_State *L, int msg, int raw, cx_strbuf *b, char *err, size_t errlen);
+
 static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, int params) {
   int top = lua_gettop(L);
   state_table(L, s, "requests");
+  int reqs = lua_gettop(L);
   lua_getfield(L, msg, "id");
-  lua_createtable(L, 0, 3);
+  int id = lua_gettop(L);
+  int raw = 0;
+  if (lua_type(L, id) == LUA_TNUMBER && c->id_span.p) {
+    /* Answered with the id's own text: a number need not survive the trip through a
+     * double (1e400, 2^64, -0, 1.50) and the server matches answers by it. */
+    lua_pushlstring(L, c->id_span.p, c->id_span.len);
+    raw = lua_gettop(L);
+  }
+  lua_createtable(L, 0, 4);
+  if (raw) {
+    lua_pushvalue(L, raw);
+    lua_setfield(L, -2, "raw_id");
+  }
   lua_getfield(L, msg, "method");
   lua_setfield(L, -2, "method");
   if (lua_istable(L, params)) {
@@ -817,21 +833,25 @@ static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, in
     lua_getfield(L, params, "turnId");
     lua_setfield(L, -2, "turn_id");
   }
-  lua_rawset(L, -3);
-  lua_settop(L, top);
+  lua_pushvalue(L, id);
+  lua_insert(L, -2);
+  lua_rawset(L, reqs);
   lua_getfield(L, s, "on_request");
   if (lua_isfunction(L, -1)) {
     lua_pushstring(L, "request");
     lua_pushvalue(L, msg);
     cx_queue_push(c->m, L);
+    lua_settop(L, top);
     return;
   }
   lua_pop(L, 1);
   /* No handler installed: answer with an error rather than leave the server waiting.
    * (The Lua layer always installs one that gives each request type its safe answer.) */
   lua_createtable(L, 0, 2);
-  lua_getfield(L, msg, "id");
-  lua_setfield(L, -2, "id");
+  if (!raw) {
+    lua_pushvalue(L, id);
+    lua_setfield(L, -2, "id");
+  }
   lua_createtable(L, 0, 2);
   lua_pushinteger(L, -32601);
   lua_setfield(L, -2, "code");
@@ -841,7 +861,7 @@ static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, in
   cx_strbuf b;
   cx_strbuf_init(&b);
   char errbuf[160];
-  if (cx_encode_line(c->m, L, -1, &b, errbuf, sizeof errbuf) == 0) write_bytes(c, b.data, b.len);
+  if (encode_answer(c, L, lua_gettop(L), raw, &b, errbuf, sizeof errbuf) == 0) write_bytes(c, b.data, b.len);
   cx_strbuf_free(&b);
   state_table(L, s, "requests");
   lua_getfield(L, msg, "id");
@@ -862,7 +882,7 @@ static int process_line(void *ud, const char *line, size_t len) {
   size_t elen = len < 120 ? len : 120;
   memcpy(excerpt, line, elen);
   c->line_len = len;
-  if (cx_decode_inplace(c->m, L, (char *)line, len)) {
+  if (cx_decode_inplace(c->m, L, (char *)line, len, &c->id_span)) {
     lua_pop(L, 1);
     protocol_error(c, L, s, "invalid JSON from app-server: %s", excerpt, elen);
     return 0;
@@ -1167,11 +1187,33 @@ static int l_request(lua_State *L) {
   return 1;
 }
 
-static int write_message(lua_State *L, cx_client *c, int msg) {
+/* Encodes the message at msg as one line into b. With raw (a string at that index), msg has
+ * no "id": the id goes first as that text, exactly as the server sent it (an id such as
+ * 1e400 or 18446744073709551616 has no faithful Lua value to encode). */
+static int encode_answer(cx_client *c, lua_State *L, int msg, int raw, cx_strbuf *b, char *err, size_t errlen) {
+  if (!raw) return cx_encode_line(c->m, L, msg, b, err, errlen);
+  cx_strbuf rest;
+  cx_strbuf_init(&rest);
+  if (cx_encode_line(c->m, L, msg, &rest, err, errlen)) {
+    cx_strbuf_free(&rest);
+    return -1;
+  }
+  size_t n;
+  const char *id = lua_tolstring(L, raw, &n);
+  int more = rest.len > 3; /* "{}\n" has no members to follow the id */
+  int rc = cx_strbuf_append(b, "{\"id\":", 6) || cx_strbuf_append(b, id, n) ||
+           (more ? cx_strbuf_putc(b, ',') || cx_strbuf_append(b, rest.data + 1, rest.len - 1)
+                 : cx_strbuf_append(b, "}\n", 2));
+  cx_strbuf_free(&rest);
+  if (rc) snprintf(err, errlen, "out of memory");
+  return rc ? -1 : 0;
+}
+
+static int write_message(lua_State *L, cx_client *c, int msg, int raw) {
   cx_strbuf b;
   cx_strbuf_init(&b);
   char err[160];
-  if (cx_encode_line(c->m, L, msg, &b, err, sizeof err)) {
+  if (encode_answer(c, L, msg, raw, &b, err, sizeof err)) {
     cx_strbuf_free(&b);
     lua_pushnil(L);
     lua_pushstring(L, err);
@@ -1202,43 +1244,55 @@ static int l_notify(lua_State *L) {
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "params");
   }
-  return write_message(L, c, lua_gettop(L));
+  return write_message(L, c, lua_gettop(L), 0);
 }
 
-/* Takes the pending server request with the id at index 2; pushes nothing. 0 when unknown. */
+/* Takes the pending server request with the id at index 2; pushes the raw text of its id
+ * (or nil). 0 (pushing nothing) when unknown. */
 static int take_server_request(lua_State *L) {
   cx_getuservalue(L, 1);
   state_table(L, lua_gettop(L), "requests");
   lua_pushvalue(L, 2);
   lua_rawget(L, -2);
   int known = !lua_isnil(L, -1);
-  lua_pop(L, 1);
-  if (known) {
-    lua_pushvalue(L, 2);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
+  if (!known) {
+    lua_pop(L, 3);
+    return 0;
   }
-  lua_pop(L, 2);
-  return known;
+  lua_getfield(L, -1, "raw_id");
+  lua_replace(L, -4);
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
 }
 
 static int answer(lua_State *L, int is_error) {
   cx_client *c = check_client(L);
   luaL_checkany(L, 2);
   lua_settop(L, is_error ? 5 : 3);
+  long long code = 0;
+  if (is_error && !(lua_type(L, 3) == LUA_TNUMBER && cx_isinteger(L, 3, &code)))
+    return luaL_argerror(L, 3, "an integer error code is required");
+  if (!is_error && lua_isnoneornil(L, 3)) return luaL_argerror(L, 3, "a result is required");
   if (!take_server_request(L)) {
     lua_pushnil(L);
     lua_pushstring(L, "no pending server request with this id (already answered, resolved, or the process died)");
     lua_pushstring(L, "ENOENT");
     return 3;
   }
+  int raw = lua_isnil(L, -1) ? 0 : lua_gettop(L);
   lua_createtable(L, 0, 2);
   int msg = lua_gettop(L);
-  lua_pushvalue(L, 2);
-  lua_setfield(L, msg, "id");
+  if (!raw) {
+    lua_pushvalue(L, 2);
+    lua_setfield(L, msg, "id");
+  }
   if (is_error) {
     lua_createtable(L, 0, 3);
-    lua_pushinteger(L, (lua_Integer)luaL_checknumber(L, 3));
+    cx_pushinteger(L, code);
     lua_setfield(L, -2, "code");
     lua_pushstring(L, luaL_optstring(L, 4, "rejected by the client"));
     lua_setfield(L, -2, "message");
@@ -1248,11 +1302,10 @@ static int answer(lua_State *L, int is_error) {
     }
     lua_setfield(L, msg, "error");
   } else {
-    if (lua_isnoneornil(L, 3)) return luaL_argerror(L, 3, "a result is required");
     lua_pushvalue(L, 3);
     lua_setfield(L, msg, "result");
   }
-  return write_message(L, c, msg);
+  return write_message(L, c, msg, raw);
 }
 
 /* client:respond(id, result) -> true | nil, msg, code (never twice for one request) */

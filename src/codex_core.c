@@ -470,10 +470,11 @@ static int error_tostring(lua_State *L) {
   if (lua_isnumber(L, 4) || lua_isstring(L, 5)) {
     luaL_addstring(&b, " (");
     if (lua_isnumber(L, 4)) {
+      char code[40];
       long long c = 0;
-      cx_isinteger(L, 4, &c);
-      lua_pushfstring(L, "code %d", (int)c);
-      luaL_addvalue(&b);
+      if (cx_isinteger(L, 4, &c)) snprintf(code, sizeof code, "code %lld", c);
+      else snprintf(code, sizeof code, "code %.17g", (double)lua_tonumber(L, 4));
+      luaL_addstring(&b, code);
       if (lua_isstring(L, 5)) luaL_addstring(&b, ", ");
     }
     if (lua_isstring(L, 5)) { lua_pushvalue(L, 5); luaL_addvalue(&b); }

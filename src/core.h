@@ -68,7 +68,11 @@ void cx_push_error(lua_State *L, const char *kind, const char *message, int has_
 int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len);
 /* The same, but unescaping strings over s itself (s is left garbled): for lines in buffers
  * the core owns. */
-int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len);
+typedef struct {
+  const char *p;
+  size_t len;
+} cx_span;
+int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len, cx_span *id);
 /* Encode the value at idx as one JSON line (with "\n") into b. */
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);
 

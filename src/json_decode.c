@@ -41,6 +41,7 @@ typedef struct {
   int null_idx, array_mt_idx;
   cx_strbuf *scratch; /* for strings with escapes; kept across calls to avoid malloc */
   char *mut;          /* the input itself when it is ours to modify (see parse_string) */
+  cx_span *id;        /* when set: where the top-level member "id" lies in the input */
   char err[160];
 } dec;
 
@@ -292,7 +293,15 @@ static int parse_object(dec *d, int depth) {
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':') return fail(d, "expected ':'");
     d->p++;
+    size_t klen = 0;
+    const char *k = depth == 0 && d->id ? lua_tolstring(L, -1, &klen) : NULL;
+    int is_id = k && klen == 2 && k[0] == 'i' && k[1] == 'd';
+    if (is_id) {
+      skip_ws(d);
+      d->id->p = d->p;
+    }
     if (parse_value(d, depth + 1)) return -1;
+    if (is_id) d->id->len = (size_t)(d->p - d->id->p);
     lua_rawset(L, t);
     skip_ws(d);
     if (d->p >= d->end) return fail(d, "unterminated object");
@@ -319,9 +328,11 @@ static int parse_value(dec *d, int depth) {
   }
 }
 
-static int decode(cx_module *m, lua_State *L, const char *s, char *mut, size_t len) {
+static int decode(cx_module *m, lua_State *L, const char *s, char *mut, size_t len, cx_span *id) {
   dec d;
   d.mut = mut;
+  d.id = id;
+  if (id) id->p = NULL, id->len = 0;
   d.L = L;
   d.p = d.start = s;
   d.end = s + len;
@@ -348,6 +359,8 @@ static int decode(cx_module *m, lua_State *L, const char *s, char *mut, size_t l
   return 0;
 }
 
-int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) { return decode(m, L, s, NULL, len); }
+int cx_decode(cx_module *m, lua_State *L, const char *s, size_t len) { return decode(m, L, s, NULL, len, NULL); }
 
-int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len) { return decode(m, L, s, s, len); }
+int cx_decode_inplace(cx_module *m, lua_State *L, char *s, size_t len, cx_span *id) {
+  return decode(m, L, s, s, len, id);
+}

@@ -134,6 +134,11 @@ describe("faults", function()
   end)
 
   describe("ids", function()
+    it("an error code beyond 32 bits is shown whole", function()
+      local e = setmetatable({ kind = "rpc", message = "m", code = 2 ^ 40 + 1 }, core.error_mt)
+      expect.match(tostring(e), "code 1099511627777%)")
+    end)
+
     it("a response id 2^32 + k never resolves request k: it is an unknown id", function()
       local c = raw_client()
       local errs = {}
@@ -149,6 +154,32 @@ describe("faults", function()
       end
       expect.eq(got, nil, "request " .. id .. " was resolved by another id")
     end)
+  end)
+
+  it("a server request with an id that has no faithful Lua value is answered with the id as sent", function()
+    local ids = { "1e400", "-1e400", "18446744073709551616", "-0", "1.50", "7" }
+    local lines = {}
+    for i, id in ipairs(ids) do lines[i] = ('{"id":%s,"method":"x/ask","params":{}}'):format(id) end
+    -- With a handler that answers, and without one (the core's own error answer).
+    for _, with_handler in ipairs({ true, false }) do
+      local c = raw_client()
+      if with_handler then
+        c:on_request(function(what, msg)
+          if what == "request" then assert(c:respond(msg.id, { decision = "decline" })) end
+        end)
+      end
+      call(c, "fake/emit", { before = lines })
+      local st
+      expect.truthy(host.wait(5000, function()
+        st = call(c, "fake/stats")
+        return #st.answer_lines == #ids
+      end), "every request answered")
+      for i, id in ipairs(ids) do
+        local line = st.answer_lines[i]
+        expect.eq(line:sub(1, #id + 7), '{"id":' .. id .. ",", "answer " .. i)
+        expect.truthy(line:find(with_handler and '"decline"' or '"code":%-32601'), line)
+      end
+    end
   end)
 
   it("a callback that waits for its own request while >= 256 callbacks are queued gets its answer", function()

@@ -457,14 +457,15 @@ handlers["fake/echo"] = function(req)
 end
 
 handlers["fake/stats"] = function(req)
-  local answers = array()
-  for i, line in ipairs(state.answers) do answers[i] = raw(line) end
+  local answers, lines = array(), array()
+  for i, line in ipairs(state.answers) do answers[i], lines[i] = raw(line), line end
   local received = array()
   for i, m in ipairs(state.received) do received[i] = m end
   send(result_line(req.id, obj(
     "initialize", state.initialize,
     "initialized", state.initialized,
     "answers", answers,
+    "answer_lines", lines,
     "received", received)))
 end
 
