@@ -63,6 +63,94 @@ local function err_text(err)
   return tostring(err)
 end
 
+local function loaded(buf) return buf ~= nil and api.nvim_buf_is_loaded(buf) end
+
+local augroup = api.nvim_create_augroup("CodexChat", { clear = true })
+
+-- The user may wipe (:bd, :bw) either buffer of a chat at any time, even mid-turn. The chat
+-- survives: the transcript is saved as the chat buffer unloads, the chat's other window
+-- closes, and new buffers (with the same text) are made at once, hidden; a running turn
+-- streams on into them and the next :Codex shows them.
+local function watch(self, buf)
+  api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
+    group = augroup, buffer = buf,
+    callback = function(ev) self:_buf_gone(ev.buf) end,
+  })
+end
+
+--- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
+function Chat:_make_chat_buf()
+  local k = config.get().keymaps
+  local buf = new_buf("codex://thread/" .. self.key, "codex")
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
+  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
+  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, buf, "markdown") end
+  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map(buf, "n", k.close, function() self:hide() end, "close the chat")
+  by_buf[buf] = self
+  watch(self, buf)
+  return buf
+end
+
+--- The input buffer: send/queue/stop keymaps, the wipe watch.
+function Chat:_make_input_buf()
+  local k = config.get().keymaps
+  local buf = new_buf("codex://input/" .. self.key, "markdown")
+  map(buf, "n", k.send, function() self:send_input() end, "send")
+  map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
+  map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
+  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  by_buf[buf] = self
+  watch(self, buf)
+  return buf
+end
+
+--- A buffer of the chat is being unloaded or wiped (autocmd: change nothing here).
+function Chat:_buf_gone(buf)
+  if vim.v.exiting ~= vim.NIL then return end -- Neovim quits: nothing to keep
+  if buf == self.buf and not self.buf_gone then
+    self.renderer:snapshot()
+    self.buf_gone = true
+  elseif buf == self.input_buf and not self.input_gone then
+    self.input_gone = true
+  else
+    return
+  end
+  by_buf[buf] = nil
+  if self.repair_scheduled then return end
+  self.repair_scheduled = true
+  vim.schedule(function()
+    self.repair_scheduled = false
+    self:hide() -- the other window goes too: a chat is shown whole or not at all
+    self:ensure_buffers()
+  end)
+end
+
+--- Makes the chat's buffers again if the user wiped them (the transcript comes back).
+function Chat:ensure_buffers()
+  if self.buf_gone or not loaded(self.buf) then
+    local old = self.buf
+    self.buf, self.buf_gone = -1, true -- (the old buffer's own autocmds must not count it)
+    by_buf[old] = nil
+    -- An unloaded (:bd) buffer keeps its name: wipe it so the new one can take it.
+    if api.nvim_buf_is_valid(old) then pcall(api.nvim_buf_delete, old, { force = true }) end
+    self.buf = self:_make_chat_buf()
+    self.buf_gone = false
+    self.renderer:attach(self.buf)
+  end
+  if self.input_gone or not loaded(self.input_buf) then
+    local old = self.input_buf
+    self.input_buf, self.input_gone = -1, true
+    by_buf[old] = nil
+    if api.nvim_buf_is_valid(old) then pcall(api.nvim_buf_delete, old, { force = true }) end
+    self.input_buf = self:_make_input_buf()
+    self.input_gone = false
+  end
+end
+
 ---@param opts {cwd: string|nil, thread: codex.Thread|nil}
 ---@return codex.Chat
 local function create(opts)
@@ -70,27 +158,15 @@ local function create(opts)
   local self = setmetatable({
     cwd = opts.cwd or vim.fn.getcwd(), state = "idle", queue = {}, echo = {}, key = "new-" .. counter,
     model = config.get().model, effort = config.get().effort, approval_waiting = false, turns_seen = {},
+    anon = {},
   }, Chat)
-  self.buf = new_buf("codex://thread/" .. self.key, "codex")
-  vim.bo[self.buf].modifiable = false
-  vim.bo[self.buf].undolevels = -1 -- streamed text is not the user's edit history
-  self.input_buf = new_buf("codex://input/" .. self.key, "markdown")
-  by_buf[self.buf], by_buf[self.input_buf] = self, self
+  self.buf = self:_make_chat_buf()
+  self.input_buf = self:_make_input_buf()
   self.renderer = render.new(self.buf, {
     frame_ms = config.get().chat.frame_ms,
     windows = function() return { self.win } end,
+    ensure = function() self:ensure_buffers() end,
   })
-  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
-  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, self.buf, "markdown") end
-  local k = config.get().keymaps
-  map(self.input_buf, "n", k.send, function() self:send_input() end, "send")
-  map(self.input_buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
-  map(self.input_buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
-  for _, b in ipairs({ self.buf, self.input_buf }) do
-    map(b, "n", k.stop, function() self:stop() end, "interrupt the turn")
-    map(b, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
-  end
-  map(self.buf, "n", k.close, function() self:hide() end, "close the chat")
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
   return self
@@ -101,14 +177,26 @@ function Chat:set_thread(thread)
   chats[self.key] = nil
   self.key = thread.id
   chats[self.key] = self
-  pcall(api.nvim_buf_set_name, self.buf, "codex://thread/" .. thread.id)
-  pcall(api.nvim_buf_set_name, self.input_buf, "codex://input/" .. thread.id)
+  for _, buf in ipairs({ self.buf, self.input_buf }) do
+    local old = api.nvim_buf_get_name(buf)
+    pcall(api.nvim_buf_set_name, buf, (buf == self.buf and "codex://thread/" or "codex://input/") .. thread.id)
+    -- Renaming leaves an unloaded buffer with the old name behind (the alternate file).
+    for _, b in ipairs(api.nvim_list_bufs()) do
+      if b ~= buf and not api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then
+        pcall(api.nvim_buf_delete, b, { force = true })
+      end
+    end
+  end
   if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+end
+
+local function shows(win, buf)
+  return win ~= nil and api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == buf
 end
 
 --- Is the chat shown in a window?
 function Chat:visible()
-  return self.win ~= nil and api.nvim_win_is_valid(self.win)
+  return shows(self.win, self.buf)
 end
 
 local function size(v, total)
@@ -121,8 +209,9 @@ local bar_expr = "%{v:lua.require'codex.ui.chat'.bar()}"
 --- Shows the chat (and its input) in windows per config.chat.layout; focuses the input.
 function Chat:show()
   touch(self)
+  self:ensure_buffers()
   if self:visible() then
-    if self.input_win and api.nvim_win_is_valid(self.input_win) then api.nvim_set_current_win(self.input_win) end
+    if shows(self.input_win, self.input_buf) then api.nvim_set_current_win(self.input_win) end
     return
   end
   local c = config.get().chat
@@ -168,10 +257,17 @@ function Chat:show()
 end
 
 --- Closes the chat's windows (the chat and its thread live on).
+--- Closes the chat's windows (the chat and its thread live on). A window of the chat that
+--- now shows another buffer is left alone.
 function Chat:hide()
-  for _, win in ipairs({ self.input_win, self.win }) do
-    if win and api.nvim_win_is_valid(win) then
-      if #api.nvim_list_wins() > 1 then api.nvim_win_close(win, true) else vim.cmd("enew") end
+  for _, w in ipairs({ { self.input_win, self.input_buf }, { self.win, self.buf } }) do
+    local win = w[1]
+    if shows(win, w[2]) then
+      if #api.nvim_list_wins() > 1 then
+        api.nvim_win_close(win, true)
+      else
+        api.nvim_win_call(win, function() vim.cmd("enew") end)
+      end
     end
   end
   self.win, self.input_win = nil, nil
@@ -227,6 +323,7 @@ end
 
 --- Writes the user's message now (before the server echoes it).
 function Chat:echo_user(text, kind)
+  self:ensure_buffers()
   local header = kind == "steer" and "## You (steering)" or kind == "queued" and "## You (queued)" or "## You"
   local lines = { "", header, "" }
   for _, l in ipairs(vim.split(text, "\n", { plain = true })) do lines[#lines + 1] = l end
@@ -244,10 +341,12 @@ end
 --- Sends the input buffer's text.
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send_input(opts)
+  self:ensure_buffers()
   local lines = api.nvim_buf_get_lines(self.input_buf, 0, -1, false)
   local text = vim.trim(table.concat(lines, "\n"))
   if text == "" then return end
   api.nvim_buf_set_lines(self.input_buf, 0, -1, false, { "" })
+  vim.bo[self.input_buf].modified = false
   self:send(text, opts)
 end
 
