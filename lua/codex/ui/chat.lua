@@ -124,14 +124,17 @@ function Chat:_buf_gone(buf)
   self.repair_scheduled = true
   vim.schedule(function()
     self.repair_scheduled = false
-    self:hide() -- the other window goes too: a chat is shown whole or not at all
     self:ensure_buffers()
   end)
 end
 
 --- Makes the chat's buffers again if the user wiped them (the transcript comes back).
 function Chat:ensure_buffers()
-  if self.buf_gone or not loaded(self.buf) then
+  local chat_ok = not self.buf_gone and loaded(self.buf)
+  local input_ok = not self.input_gone and loaded(self.input_buf)
+  if chat_ok and input_ok then return end
+  self:hide() -- the other window goes too: a chat is shown whole or not at all
+  if not chat_ok then
     local old = self.buf
     self.buf, self.buf_gone = -1, true -- (the old buffer's own autocmds must not count it)
     by_buf[old] = nil
@@ -141,7 +144,7 @@ function Chat:ensure_buffers()
     self.buf_gone = false
     self.renderer:attach(self.buf)
   end
-  if self.input_gone or not loaded(self.input_buf) then
+  if not input_ok then
     local old = self.input_buf
     self.input_buf, self.input_gone = -1, true
     by_buf[old] = nil
