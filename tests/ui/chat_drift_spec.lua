@@ -219,6 +219,36 @@ describe("chat under protocol drift", function()
     expect.match(text, "_— interrupted_$")
   end)
 
+  it("an approval for a file change whose changes are null says so, and the turn goes on", function()
+    local approval = require("codex.ui.approval")
+    n = n + 1
+    next_events = {
+      { method = "turn/started", params = { threadId = THREAD, turn = { id = "$TURN", status = "inProgress" } } },
+      item("item/started", { type = "fileChange", id = "fc-ask", changes = NULL, status = "inProgress" }),
+      { id = 900, method = "item/fileChange/requestApproval",
+        params = { threadId = THREAD, turnId = "$TURN", itemId = "fc-ask", reason = NULL, grantRoot = NULL } },
+    }
+    next_events[2].params.threadId, next_events[2].params.turnId = THREAD, "$TURN"
+    c:send("turn " .. n)
+    local view
+    wait(10000, function() view = approval.current(THREAD) return view ~= nil end, "the approval prompt")
+    local lines = table.concat(api.nvim_buf_get_lines(view.buf, 0, -1, false), "\n")
+    expect.match(lines, "Codex wants to change files")
+    expect.match(lines, "%(the diff is not available%)")
+    local tid = c.turn.id
+    local done = item("item/completed", { type = "fileChange", id = "fc-ask", changes = NULL, status = "declined" })
+    done.params.threadId, done.params.turnId = THREAD, tid
+    client:request("fake/emit", { before = {
+      { method = "serverRequest/resolved", params = { threadId = THREAD, requestId = 900 } }, done,
+    } })
+    client:request("fake/emit", { before = {
+      { method = "turn/completed", params = { threadId = THREAD, turn = { id = tid, status = "completed" } } },
+    } })
+    wait(10000, function() return c.state == "idle" and approval.current(THREAD) == nil end, "the end of the turn")
+    local last = count(ui.text(c.buf), "%*%*✎ file change%*%*")
+    expect.eq(status_of("^%*%*✎ file change%*%*", last), "✗ declined")
+  end)
+
   it("renders a stored history with null turns, items and errors", function()
     local t = require("codex.thread").new(client, { thread = { id = "thr-drift-history" } })
     local h = chat_mod.open({ thread = t, show = false, turns = {
