@@ -259,7 +259,6 @@ function Chat:show()
   if self.thread_id then require("codex.ui.approval").show(self.thread_id) end
 end
 
---- Closes the chat's windows (the chat and its thread live on).
 --- Closes the chat's windows (the chat and its thread live on). A window of the chat that
 --- now shows another buffer is left alone.
 function Chat:hide()

@@ -50,7 +50,7 @@ function R:snapshot()
     for _, key in ipairs({ "mark", "header" }) do
       if b[key] then
         local pos = api.nvim_buf_get_extmark_by_id(buf, ns, b[key], {})
-        if pos[1] then saved.marks[b[key]] = { pos[1], pos[2], key == "mark" } end
+        if pos[1] then saved.marks[b[key]] = { pos[1], pos[2] } end
       end
     end
   end
