@@ -63,6 +63,97 @@ local function err_text(err)
   return tostring(err)
 end
 
+local function loaded(buf) return buf ~= nil and api.nvim_buf_is_loaded(buf) end
+
+local augroup = api.nvim_create_augroup("CodexChat", { clear = true })
+
+-- The user may wipe (:bd, :bw) either buffer of a chat at any time, even mid-turn. The chat
+-- survives: the transcript is saved as the chat buffer unloads, the chat's other window
+-- closes, and new buffers (with the same text) are made at once, hidden; a running turn
+-- streams on into them and the next :Codex shows them.
+local function watch(self, buf)
+  api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
+    group = augroup, buffer = buf,
+    callback = function(ev) self:_buf_gone(ev.buf) end,
+  })
+end
+
+--- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
+function Chat:_make_chat_buf()
+  local k = config.get().keymaps
+  local buf = new_buf("codex://thread/" .. self.key, "codex")
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
+  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
+  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, buf, "markdown") end
+  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map(buf, "n", k.close, function() self:hide() end, "close the chat")
+  by_buf[buf] = self
+  watch(self, buf)
+  return buf
+end
+
+--- The input buffer: send/queue/stop keymaps, the wipe watch.
+function Chat:_make_input_buf()
+  local k = config.get().keymaps
+  local buf = new_buf("codex://input/" .. self.key, "markdown")
+  map(buf, "n", k.send, function() self:send_input() end, "send")
+  map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
+  map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
+  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  by_buf[buf] = self
+  watch(self, buf)
+  return buf
+end
+
+--- A buffer of the chat is being unloaded or wiped (autocmd: change nothing here).
+function Chat:_buf_gone(buf)
+  if vim.v.exiting ~= vim.NIL then return end -- Neovim quits: nothing to keep
+  if buf == self.buf and not self.buf_gone then
+    self.renderer:snapshot()
+    self.buf_gone = true
+  elseif buf == self.input_buf and not self.input_gone then
+    self.input_gone = true
+  else
+    return
+  end
+  by_buf[buf] = nil
+  if self.repair_scheduled then return end
+  self.repair_scheduled = true
+  vim.schedule(function()
+    self.repair_scheduled = false
+    self:ensure_buffers()
+  end)
+end
+
+--- Makes the chat's buffers again if the user wiped them (the transcript comes back).
+function Chat:ensure_buffers()
+  local chat_ok = not self.buf_gone and loaded(self.buf)
+  local input_ok = not self.input_gone and loaded(self.input_buf)
+  if chat_ok and input_ok then return end
+  self:hide() -- the other window goes too: a chat is shown whole or not at all
+  if not chat_ok then
+    local old = self.buf
+    self.buf, self.buf_gone = -1, true -- (the old buffer's own autocmds must not count it)
+    by_buf[old] = nil
+    -- An unloaded (:bd) buffer keeps its name: wipe it so the new one can take it.
+    if api.nvim_buf_is_valid(old) then pcall(api.nvim_buf_delete, old, { force = true }) end
+    self.buf = self:_make_chat_buf()
+    self.buf_gone = false
+    self.renderer:attach(self.buf)
+  end
+  if not input_ok then
+    local old = self.input_buf
+    self.input_buf, self.input_gone = -1, true
+    by_buf[old] = nil
+    if api.nvim_buf_is_valid(old) then pcall(api.nvim_buf_delete, old, { force = true }) end
+    self.input_buf = self:_make_input_buf()
+    self.input_gone = false
+  end
+end
+
 ---@param opts {cwd: string|nil, thread: codex.Thread|nil}
 ---@return codex.Chat
 local function create(opts)
@@ -70,27 +161,15 @@ local function create(opts)
   local self = setmetatable({
     cwd = opts.cwd or vim.fn.getcwd(), state = "idle", queue = {}, echo = {}, key = "new-" .. counter,
     model = config.get().model, effort = config.get().effort, approval_waiting = false, turns_seen = {},
+    anon = {}, changes_later = {},
   }, Chat)
-  self.buf = new_buf("codex://thread/" .. self.key, "codex")
-  vim.bo[self.buf].modifiable = false
-  vim.bo[self.buf].undolevels = -1 -- streamed text is not the user's edit history
-  self.input_buf = new_buf("codex://input/" .. self.key, "markdown")
-  by_buf[self.buf], by_buf[self.input_buf] = self, self
+  self.buf = self:_make_chat_buf()
+  self.input_buf = self:_make_input_buf()
   self.renderer = render.new(self.buf, {
     frame_ms = config.get().chat.frame_ms,
     windows = function() return { self.win } end,
+    ensure = function() self:ensure_buffers() end,
   })
-  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
-  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, self.buf, "markdown") end
-  local k = config.get().keymaps
-  map(self.input_buf, "n", k.send, function() self:send_input() end, "send")
-  map(self.input_buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
-  map(self.input_buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
-  for _, b in ipairs({ self.buf, self.input_buf }) do
-    map(b, "n", k.stop, function() self:stop() end, "interrupt the turn")
-    map(b, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
-  end
-  map(self.buf, "n", k.close, function() self:hide() end, "close the chat")
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
   return self
@@ -101,14 +180,26 @@ function Chat:set_thread(thread)
   chats[self.key] = nil
   self.key = thread.id
   chats[self.key] = self
-  pcall(api.nvim_buf_set_name, self.buf, "codex://thread/" .. thread.id)
-  pcall(api.nvim_buf_set_name, self.input_buf, "codex://input/" .. thread.id)
+  for _, buf in ipairs({ self.buf, self.input_buf }) do
+    local old = api.nvim_buf_get_name(buf)
+    pcall(api.nvim_buf_set_name, buf, (buf == self.buf and "codex://thread/" or "codex://input/") .. thread.id)
+    -- Renaming leaves an unloaded buffer with the old name behind (the alternate file).
+    for _, b in ipairs(api.nvim_list_bufs()) do
+      if b ~= buf and not api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then
+        pcall(api.nvim_buf_delete, b, { force = true })
+      end
+    end
+  end
   if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+end
+
+local function shows(win, buf)
+  return win ~= nil and api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == buf
 end
 
 --- Is the chat shown in a window?
 function Chat:visible()
-  return self.win ~= nil and api.nvim_win_is_valid(self.win)
+  return shows(self.win, self.buf)
 end
 
 local function size(v, total)
@@ -121,8 +212,9 @@ local bar_expr = "%{v:lua.require'codex.ui.chat'.bar()}"
 --- Shows the chat (and its input) in windows per config.chat.layout; focuses the input.
 function Chat:show()
   touch(self)
+  self:ensure_buffers()
   if self:visible() then
-    if self.input_win and api.nvim_win_is_valid(self.input_win) then api.nvim_set_current_win(self.input_win) end
+    if shows(self.input_win, self.input_buf) then api.nvim_set_current_win(self.input_win) end
     return
   end
   local c = config.get().chat
@@ -167,11 +259,17 @@ function Chat:show()
   if self.thread_id then require("codex.ui.approval").show(self.thread_id) end
 end
 
---- Closes the chat's windows (the chat and its thread live on).
+--- Closes the chat's windows (the chat and its thread live on). A window of the chat that
+--- now shows another buffer is left alone.
 function Chat:hide()
-  for _, win in ipairs({ self.input_win, self.win }) do
-    if win and api.nvim_win_is_valid(win) then
-      if #api.nvim_list_wins() > 1 then api.nvim_win_close(win, true) else vim.cmd("enew") end
+  for _, w in ipairs({ { self.input_win, self.input_buf }, { self.win, self.buf } }) do
+    local win = w[1]
+    if shows(win, w[2]) then
+      if #api.nvim_list_wins() > 1 then
+        api.nvim_win_close(win, true)
+      else
+        api.nvim_win_call(win, function() vim.cmd("enew") end)
+      end
     end
   end
   self.win, self.input_win = nil, nil
@@ -192,8 +290,9 @@ function Chat:status_text()
     parts[#parts + 1] = "idle"
   end
   if #self.queue > 0 then parts[#parts + 1] = #self.queue .. " queued" end
-  local total = self.tokens and self.tokens.total and self.tokens.total.totalTokens
-  if total then
+  local usage = type(self.tokens) == "table" and self.tokens.total
+  local total = type(usage) == "table" and usage.totalTokens
+  if type(total) == "number" then
     parts[#parts + 1] = total >= 1000 and ("%.1fk tokens"):format(total / 1000) or (total .. " tokens")
   end
   return table.concat(parts, " · ")
@@ -227,6 +326,7 @@ end
 
 --- Writes the user's message now (before the server echoes it).
 function Chat:echo_user(text, kind)
+  self:ensure_buffers()
   local header = kind == "steer" and "## You (steering)" or kind == "queued" and "## You (queued)" or "## You"
   local lines = { "", header, "" }
   for _, l in ipairs(vim.split(text, "\n", { plain = true })) do lines[#lines + 1] = l end
@@ -244,10 +344,12 @@ end
 --- Sends the input buffer's text.
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send_input(opts)
+  self:ensure_buffers()
   local lines = api.nvim_buf_get_lines(self.input_buf, 0, -1, false)
   local text = vim.trim(table.concat(lines, "\n"))
   if text == "" then return end
   api.nvim_buf_set_lines(self.input_buf, 0, -1, false, { "" })
+  vim.bo[self.input_buf].modified = false
   self:send(text, opts)
 end
 
@@ -338,21 +440,45 @@ function Chat:stop()
 end
 
 -- ---- rendering events -----------------------------------------------------------------
+-- Payloads are read defensively: a field the schema calls required may be missing, JSON null
+-- (vim.NIL) or of another type when the server drifted. What can be shown is shown; nothing
+-- here raises on a payload's shape.
+
+local null = vim.NIL
+local function val(v) if v == null then return nil end return v end
+local function str(v) return type(v) == "string" and v or nil end
+local function list(v) return type(v) == "table" and v or {} end
+--- A string or a number as text, else nil.
+local function scalar(v)
+  if type(v) == "string" then return v end
+  if type(v) == "number" then return tostring(v) end
+  return nil
+end
+--- For a single buffer line (a header): newlines become spaces.
+local function one_line(s) return (s:gsub("\r?\n", " ")) end
+local function split(s) return vim.split(s, "\n", { plain = true }) end
 
 local function text_of(content)
   local out = {}
-  for _, c in ipairs(type(content) == "table" and content or {}) do
-    if c.type == "text" then out[#out + 1] = c.text end
+  for _, c in ipairs(list(content)) do
+    if type(c) == "table" and c.type == "text" and type(c.text) == "string" then out[#out + 1] = c.text end
   end
   return table.concat(out, "\n")
 end
 
-local null = vim.NIL
-local function val(v) if v == null then return nil end return v end
+--- The command line: a string, or an argv list.
+local function command_line(cmd)
+  if type(cmd) == "table" then
+    local parts = {}
+    for _, a in ipairs(cmd) do parts[#parts + 1] = scalar(a) end
+    return one_line(table.concat(parts, " "))
+  end
+  return one_line(scalar(cmd) or "")
+end
 
 local function fenced(text, lang)
   local lines = { "```" .. (lang or "") }
-  for _, l in ipairs(vim.split(text or "", "\n", { plain = true })) do lines[#lines + 1] = l end
+  for _, l in ipairs(split(text or "")) do lines[#lines + 1] = l end
   if lines[#lines] == "" and #lines > 1 then table.remove(lines) end
   lines[#lines + 1] = "```"
   return lines
@@ -360,21 +486,62 @@ end
 
 local function command_status(item)
   local st = item.status
+  local code = scalar(item.exitCode)
   if st == "completed" then
-    local ms = val(item.durationMs)
-    return { { ("✓ exit %s%s"):format(tostring(val(item.exitCode) or 0), ms and (" · " .. ms .. " ms") or ""), "DiagnosticOk" } }
+    local ms = scalar(item.durationMs)
+    return { { ("✓ exit %s%s"):format(code or "0", ms and (" · " .. ms .. " ms") or ""), "DiagnosticOk" } }
   elseif st == "declined" then
     return { { "✗ declined", "DiagnosticWarn" } }
   elseif st == "failed" then
-    return { { "✗ failed" .. (val(item.exitCode) and (" exit " .. item.exitCode) or ""), "DiagnosticError" } }
+    return { { "✗ failed" .. (code and (" exit " .. code) or ""), "DiagnosticError" } }
   end
   return { { "… running", "Comment" } }
 end
 
-function Chat:item_started(item, turn_id)
-  local r, id = self.renderer, item.id
+--- A file change's lines: per file a header and its diff in a fence (nothing without changes).
+local function change_lines(changes)
+  local lines = {}
+  for _, ch in ipairs(list(changes)) do
+    if type(ch) == "table" then
+      local kind = type(ch.kind) == "table" and str(ch.kind.type) or str(ch.kind) or "change"
+      local path = str(ch.path)
+      lines[#lines + 1] = ("**✎ %s %s**"):format(one_line(kind), path and one_line(vim.fn.fnamemodify(path, ":~:.")) or "?")
+      local diff = str(ch.diff) or ""
+      if kind == "add" or kind == "delete" then
+        -- For an added (deleted) file the server sends the content itself: show it as a diff.
+        local sign = kind == "add" and "+" or "-"
+        local out = {}
+        for _, l in ipairs(split((diff:gsub("\n$", "")))) do out[#out + 1] = sign .. l end
+        diff = table.concat(out, "\n")
+      end
+      vim.list_extend(lines, fenced(diff, "diff"))
+    end
+  end
+  return lines
+end
+
+--- The block id of an item. Without a usable id (drift), an item/completed is paired with the
+--- oldest id-less item/started of the same type in the turn, else it gets a new id.
+function Chat:_item_id(item, turn_id, completing)
+  local id = item.id
+  if (type(id) == "string" and id ~= "") or type(id) == "number" then return id end
+  local k = tostring(val(turn_id)) .. "\0" .. tostring(val(item.type))
+  local waiting = self.anon[k]
+  if completing and waiting and #waiting > 0 then return table.remove(waiting, 1) end
+  self.anon_n = (self.anon_n or 0) + 1
+  id = "anon:" .. self.anon_n
+  if not completing then
+    self.anon[k] = waiting or {}
+    table.insert(self.anon[k], id)
+  end
+  return id
+end
+
+function Chat:item_started(item, turn_id, id)
+  local r = self.renderer
+  id = id or self:_item_id(item, turn_id, false)
   if r.blocks[id] then return end
-  local t = item.type
+  local t = str(item.type)
   if t == "userMessage" then
     local text = text_of(item.content)
     if self.echo[1] == text then
@@ -383,32 +550,23 @@ function Chat:item_started(item, turn_id)
       return
     end
     local lines = { "", "## You", "" }
-    vim.list_extend(lines, vim.split(text, "\n", { plain = true }))
+    vim.list_extend(lines, split(text))
     r:append_lines(lines)
     r.blocks[id] = { skip = true }
   elseif t == "agentMessage" then
-    local first = not self.turns_seen[turn_id or ""]
-    self.turns_seen[turn_id or ""] = true
+    local key = val(turn_id) or ""
+    local first = not self.turns_seen[key]
+    self.turns_seen[key] = true
     r:open_block(id, first and { "", "## Codex", "" } or { "" })
   elseif t == "reasoning" then
     r:open_block(id, { "", "> _Reasoning_" })
   elseif t == "commandExecution" then
-    r:open_block(id, { "", "**$ " .. tostring(val(item.command) or "") .. "**", "```" }, { virt = command_status(item) })
+    r:open_block(id, { "", "**$ " .. command_line(val(item.command)) .. "**", "```" }, { virt = command_status(item) })
   elseif t == "fileChange" then
-    local lines = { "" }
-    for _, ch in ipairs(item.changes or {}) do
-      local kind = type(ch.kind) == "table" and ch.kind.type or tostring(ch.kind)
-      lines[#lines + 1] = ("**✎ %s %s**"):format(kind, vim.fn.fnamemodify(tostring(ch.path), ":~:."))
-      local diff = type(ch.diff) == "string" and ch.diff or ""
-      if kind == "add" or kind == "delete" then
-        -- For an added (deleted) file the server sends the content itself: show it as a diff.
-        local sign = kind == "add" and "+" or "-"
-        local out = {}
-        for _, l in ipairs(vim.split((diff:gsub("\n$", "")), "\n", { plain = true })) do out[#out + 1] = sign .. l end
-        diff = table.concat(out, "\n")
-      end
-      vim.list_extend(lines, fenced(diff, "diff"))
-    end
+    local lines = change_lines(item.changes)
+    -- the files may come with item/completed only
+    if #lines == 0 then self.changes_later[id], lines = true, { "**✎ file change**" } end
+    table.insert(lines, 1, "")
     r:open_block(id, lines, { virt = { { "… waiting", "Comment" } } })
   elseif t == "plan" then
     r:open_block(id, { "", "**Plan**" })
@@ -416,91 +574,120 @@ function Chat:item_started(item, turn_id)
     r:append_lines({ "", "_(context compacted)_" })
     r.blocks[id] = { skip = true }
   else
-    r:open_block(id, { "", ("**⚙ %s**"):format(t) })
+    r:open_block(id, { "", ("**⚙ %s**"):format(one_line(t or "item")) })
   end
 end
 
 function Chat:item_completed(item, turn_id)
-  local r, id = self.renderer, item.id
-  if not r.blocks[id] then self:item_started(item, turn_id) end
+  local r = self.renderer
+  local id = self:_item_id(item, turn_id, true)
+  if not r.blocks[id] then self:item_started(item, turn_id, id) end
   local b = r.blocks[id]
   if not b or b.skip then return end
   r:flush() -- streamed text still queued counts: b.empty must be true only with no deltas
-  local t = item.type
+  local t = str(item.type)
   local fold_min = config.get().chat.fold_output_lines
   if t == "agentMessage" then
-    if b.empty and type(val(item.text)) == "string" then r:append(id, item.text) end
+    if b.empty and str(item.text) then r:append(id, item.text) end
     r:flush()
   elseif t == "reasoning" then
     if b.empty then
-      local s = type(item.summary) == "table" and table.concat(item.summary, "\n\n") or ""
-      r:append(id, s)
+      local parts = {}
+      for _, s in ipairs(list(item.summary)) do
+        parts[#parts + 1] = str(s) or type(s) == "table" and str(s.text) or nil
+      end
+      r:append(id, table.concat(parts, "\n\n"))
     end
     r:fold(id, 0)
   elseif t == "commandExecution" then
-    if b.empty and type(val(item.aggregatedOutput)) == "string" then r:append(id, item.aggregatedOutput) end
+    if b.empty and str(item.aggregatedOutput) then r:append(id, item.aggregatedOutput) end
     r:append(id, "\n```")
     r:set_status(id, command_status(item))
     r:fold(id, fold_min)
   elseif t == "fileChange" then
-    local st = item.status
+    if self.changes_later[id] then
+      local lines = change_lines(item.changes)
+      if #lines > 0 then
+        self.changes_later[id] = nil
+        r:append(id, table.concat(lines, "\n"))
+      end
+    end
+    local st = str(item.status)
     r:set_status(id, st == "completed" and { { "✓ applied", "DiagnosticOk" } }
-      or st == "declined" and { { "✗ declined", "DiagnosticWarn" } } or { { "✗ " .. tostring(st), "DiagnosticError" } })
+      or st == "declined" and { { "✗ declined", "DiagnosticWarn" } }
+      or st and { { "✗ " .. one_line(st), "DiagnosticError" } } or {})
   elseif t == "plan" then
-    if b.empty then r:append(id, tostring(val(item.text) or "")) end
+    if b.empty then r:append(id, scalar(item.text) or "") end
   else
-    local status = val(item.status)
-    if status then r:set_status(id, { { tostring(status), "Comment" } }) end
+    local status = scalar(item.status)
+    if status then r:set_status(id, { { one_line(status), "Comment" } }) end
   end
 end
 
 function Chat:on_event(msg)
-  local p, m, r = msg.params or {}, msg.method, self.renderer
+  if type(msg) ~= "table" then return end
+  local p, m, r = type(msg.params) == "table" and msg.params or {}, msg.method, self.renderer
   if m == "item/started" and type(p.item) == "table" then
     self:item_started(p.item, p.turnId)
   elseif m == "item/completed" and type(p.item) == "table" then
     self:item_completed(p.item, p.turnId)
   elseif m == "item/agentMessage/delta" or m == "item/commandExecution/outputDelta"
       or m == "item/reasoning/summaryTextDelta" or m == "item/reasoning/textDelta" or m == "item/plan/delta" then
-    r:append(p.itemId, p.delta)
+    r:append(p.itemId, str(p.delta))
   elseif m == "item/reasoning/summaryPartAdded" then
-    if r.blocks[p.itemId] and not r.blocks[p.itemId].empty then r:append(p.itemId, "\n\n") end
+    local b = p.itemId ~= nil and r.blocks[p.itemId]
+    if b and not b.empty then r:append(p.itemId, "\n\n") end
   elseif m == "turn/plan/updated" then
-    local id = "plan:" .. tostring(p.turnId)
+    local id = "plan:" .. tostring(val(p.turnId))
     local lines = {}
-    if type(val(p.explanation)) == "string" then lines[#lines + 1] = p.explanation end
-    for _, step in ipairs(p.plan or {}) do
-      local mark = step.status == "completed" and "[x]" or step.status == "inProgress" and "[~]" or "[ ]"
-      lines[#lines + 1] = ("- %s %s"):format(mark, step.step)
+    if str(p.explanation) then vim.list_extend(lines, split(p.explanation)) end
+    for _, step in ipairs(list(p.plan)) do
+      local text = type(step) == "table" and scalar(step.step) or nil
+      if text then
+        local mark = step.status == "completed" and "[x]" or step.status == "inProgress" and "[~]" or "[ ]"
+        lines[#lines + 1] = ("- %s %s"):format(mark, one_line(text))
+      end
     end
+    if #lines == 0 then lines = { "" } end
     if not r.blocks[id] then r:open_block(id, { "", "**Plan**" }) end
     r:set_body(id, lines)
   elseif m == "thread/tokenUsage/updated" then
-    self.tokens = p.tokenUsage
+    if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
     redraw()
   elseif m == "error" then
     local e = type(p.error) == "table" and p.error or {}
-    if p.willRetry then
-      r:append_lines({ "", "> _" .. tostring(val(e.message) or "retrying") .. " (transient, retrying)_" })
+    if val(p.willRetry) then
+      r:append_lines({ "", "> _" .. one_line(str(e.message) or "retrying") .. " (transient, retrying)_" })
     end
   elseif m == "turn/completed" then
-    self:turn_completed(p.turn or {})
+    self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
+end
+
+--- The failure line of a failed turn.
+local function failure_line(turn)
+  local e = type(turn.error) == "table" and turn.error or {}
+  return "> **Error:** " .. one_line(str(e.message) or "the turn failed")
+end
+
+--- The number in a token usage breakdown ("total" or "last"), if well-formed.
+local function tokens_of(usage, which)
+  local t = type(usage) == "table" and usage[which]
+  return type(t) == "table" and type(t.totalTokens) == "number" and t.totalTokens or nil
 end
 
 function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
-  local status = turn.status
+  local status = str(turn.status)
   local line
   if status == "failed" then
-    local e = type(turn.error) == "table" and turn.error or {}
-    line = "> **Error:** " .. tostring(val(e.message) or "the turn failed")
+    line = failure_line(turn)
   elseif status == "interrupted" then
     line = "_— interrupted_"
   else
-    local secs = val(turn.durationMs) and (" · %.1f s"):format(turn.durationMs / 1000) or ""
-    local tok = self.tokens and self.tokens.last and self.tokens.last.totalTokens
+    local secs = type(turn.durationMs) == "number" and (" · %.1f s"):format(turn.durationMs / 1000) or ""
+    local tok = tokens_of(self.tokens, "last")
     line = ("_— done%s%s_"):format(secs, tok and (" · " .. tok .. " tokens") or "")
   end
   r:append_lines({ "", line })
@@ -509,24 +696,27 @@ function Chat:turn_completed(turn)
     self.echo = {}
   end
   redraw()
-  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = turn.id, status = status })
+  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = status })
   self:next_in_queue()
 end
 
 --- Renders a stored thread's turns (from thread/read or resume).
 ---@param turns table[]
 function Chat:render_history(turns)
-  for _, turn in ipairs(turns or {}) do
-    for _, item in ipairs(turn.items or {}) do
-      self:item_started(item, turn.id)
-      self:item_completed(item, turn.id)
-    end
-    local status = turn.status
-    if status == "interrupted" then
-      self.renderer:append_lines({ "", "_— interrupted_" })
-    elseif status == "failed" then
-      local e = type(turn.error) == "table" and turn.error or {}
-      self.renderer:append_lines({ "", "> **Error:** " .. tostring(val(e.message) or "the turn failed") })
+  for _, turn in ipairs(list(turns)) do
+    if type(turn) == "table" then
+      for _, item in ipairs(list(turn.items)) do
+        if type(item) == "table" then
+          self:item_started(item, turn.id)
+          self:item_completed(item, turn.id)
+        end
+      end
+      local status = turn.status
+      if status == "interrupted" then
+        self.renderer:append_lines({ "", "_— interrupted_" })
+      elseif status == "failed" then
+        self.renderer:append_lines({ "", failure_line(turn) })
+      end
     end
   end
   self.renderer:flush()

@@ -17,15 +17,74 @@ M.ns = ns
 local R = {}
 R.__index = R
 
+--- opts.ensure (optional) is called before writing when the buffer is not loaded (the user
+--- wiped it): it gives the renderer a new buffer with attach().
 ---@param buf integer
----@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[]}
+---@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil}
 ---@return codex.Renderer
 function M.new(buf, opts)
   return setmetatable({ buf = buf, opts = opts, blocks = {}, pending = {}, order = {}, scheduled = false, seq = 0 }, R)
 end
 
+-- The buffer is written only by the renderer; it is a scratch buffer and never "modified",
+-- so nothing (:qa, :bufdo) treats the transcript as unsaved work.
 local function set_modifiable(buf, on)
   vim.bo[buf].modifiable = on
+  if not on then vim.bo[buf].modified = false end
+end
+
+--- Is the buffer there to write to? Asks opts.ensure for a new one when it was wiped.
+function R:_live()
+  if api.nvim_buf_is_loaded(self.buf) then return true end
+  if self.opts.ensure then self.opts.ensure() end
+  return api.nvim_buf_is_loaded(self.buf)
+end
+
+--- Saves the buffer's text and the blocks' marks, while the buffer is being unloaded, so
+--- that attach() can put them into a new buffer. Text still queued stays queued.
+function R:snapshot()
+  local buf = self.buf
+  if not api.nvim_buf_is_loaded(buf) then return end
+  local saved = { lines = api.nvim_buf_get_lines(buf, 0, -1, false), marks = {} }
+  for _, b in pairs(self.blocks) do
+    for _, key in ipairs({ "mark", "header" }) do
+      if b[key] then
+        local pos = api.nvim_buf_get_extmark_by_id(buf, ns, b[key], {})
+        if pos[1] then saved.marks[b[key]] = { pos[1], pos[2] } end
+      end
+    end
+  end
+  self.saved = saved
+end
+
+--- Writes into a new buffer from now on; with a snapshot, the new buffer gets the old one's
+--- text, marks and statuses first (otherwise the blocks are forgotten).
+---@param buf integer
+function R:attach(buf)
+  self.buf = buf
+  local saved = self.saved
+  self.saved = nil
+  if not saved then
+    self.blocks = {}
+    self.order, self.pending = {}, {}
+    return
+  end
+  set_modifiable(buf, true)
+  api.nvim_buf_set_lines(buf, 0, -1, false, saved.lines)
+  set_modifiable(buf, false)
+  for id, b in pairs(self.blocks) do
+    local m, h = b.mark and saved.marks[b.mark], b.header and saved.marks[b.header]
+    if b.mark and not (m and h) then
+      self.blocks[id] = nil -- its marks were gone already: drop the block
+    elseif m then
+      api.nvim_buf_set_extmark(buf, ns, m[1], m[2], { id = b.mark, right_gravity = true })
+      api.nvim_buf_set_extmark(buf, ns, h[1], h[2], { id = b.header, right_gravity = false })
+      if b.status_chunks then
+        b.status = nil
+        self:set_status(id, b.status_chunks)
+      end
+    end
+  end
 end
 
 --- Position just past the last character of the buffer.
@@ -60,6 +119,7 @@ end
 ---@return integer row
 function R:append_lines(lines)
   self:flush()
+  if not self:_live() then return 0 end
   local follow = self:_followers()
   local buf = self.buf
   set_modifiable(buf, true)
@@ -84,6 +144,7 @@ end
 ---@param opts {virt: table|nil, fold: boolean|nil}|nil
 function R:open_block(id, header, opts)
   opts = opts or {}
+  if id == nil or not self:_live() then return nil end
   local lines = vim.list_extend(vim.deepcopy(header), { "" })
   local row = self:append_lines(lines)
   local body_row = row + #header
@@ -107,7 +168,9 @@ end
 ---@param chunks table e.g. {{"✓ exit 0", "DiagnosticOk"}}
 function R:set_status(id, chunks)
   local b = self.blocks[id]
-  if not b then return end
+  if not b or not b.header then return end
+  b.status_chunks = chunks
+  if not self:_live() then return end
   local pos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.header, {})
   if not pos[1] then return end
   if b.status then pcall(api.nvim_buf_del_extmark, self.buf, ns, b.status) end
@@ -138,7 +201,7 @@ end
 ---@param id string
 ---@param text string
 function R:append(id, text)
-  if text == nil or text == "" or not self.blocks[id] then return end
+  if type(text) ~= "string" or text == "" or id == nil or not self.blocks[id] then return end
   local p = self.pending[id]
   if not p then
     p = {}
@@ -168,7 +231,8 @@ end
 ---@return boolean|nil more
 function R:flush(limit)
   self.scheduled = false
-  if #self.order == 0 or not api.nvim_buf_is_valid(self.buf) then
+  if #self.order == 0 then return end
+  if not self:_live() then
     self.order, self.pending = {}, {}
     return
   end
@@ -193,7 +257,7 @@ function R:flush(limit)
       end
       limit = math.max(0, limit - bytes)
     end
-    local pos = n > 0 and api.nvim_buf_get_extmark_by_id(buf, ns, b.mark, {}) or {}
+    local pos = n > 0 and b and b.mark and api.nvim_buf_get_extmark_by_id(buf, ns, b.mark, {}) or {}
     if pos[1] then
       local lines = split_lines(table.concat(pieces, "", 1, n))
       api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], lines)
@@ -213,7 +277,7 @@ end
 function R:set_body(id, lines)
   self:flush()
   local b = self.blocks[id]
-  if not b then return end
+  if not b or not b.mark or not self:_live() then return end
   local hpos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.header, {})
   local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
   if not hpos[1] or not epos[1] then return end
@@ -231,7 +295,7 @@ end
 ---@return integer|nil first, integer|nil last
 function R:body_range(id)
   local b = self.blocks[id]
-  if not b then return nil end
+  if not b or not b.mark or not api.nvim_buf_is_loaded(self.buf) then return nil end
   local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
   if not epos[1] then return nil end
   return epos[1] - b.lines + 1, epos[1]
