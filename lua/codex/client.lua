@@ -129,9 +129,11 @@ Client.models = await.wrap(function(self, opts)
   local out, cursor = {}, nil
   repeat
     local page = self:request("model/list", { includeHidden = opts and opts.include_hidden or nil, cursor = cursor })
-    for _, m in ipairs(page.data or {}) do out[#out + 1] = m end
-    cursor = page.nextCursor
-    if cursor == core.null then cursor = nil end
+    page = type(page) == "table" and page or {}
+    for _, m in ipairs(type(page.data) == "table" and page.data or {}) do
+      if type(m) == "table" then out[#out + 1] = m end
+    end
+    cursor = type(page.nextCursor) == "string" and page.nextCursor or nil
   until cursor == nil
   return out
 end, 1)

@@ -40,12 +40,18 @@ local function selection_block(line1, line2)
   return table.concat(out, "\n")
 end
 
+-- Shapes from the server are checked, never assumed: a null or odd field is left out.
+local function tbl(v) return type(v) == "table" and v or nil end
+local function num(v) return type(v) == "number" and v or 0 end
+--- The turns of a thread/read result, if it has them.
+local function turns_of(read) return tbl(tbl(read) and tbl(read.thread) and read.thread.turns) end
+
 local function open_thread_chat(thread, turns)
   chat_mod().open({ thread = thread, turns = turns, cwd = type(thread.info.cwd) == "string" and thread.info.cwd or nil })
 end
 
 local function format_thread(t)
-  local name = (type(t.name) == "string" and t.name) or (type(t.preview) == "string" and t.preview) or t.id
+  local name = (type(t.name) == "string" and t.name) or (type(t.preview) == "string" and t.preview) or tostring(t.id)
   name = name:gsub("\n", " ")
   if #name > 60 then name = name:sub(1, 57) .. "…" end
   local when = type(t.updatedAt) == "number" and os.date("%Y-%m-%d %H:%M", t.updatedAt) or ""
@@ -61,7 +67,10 @@ end
 function M.sub.resume()
   client():thread_list({ limit = 50 }, function(err, page)
     if err then return notify("thread/list failed: " .. err_text(err), vim.log.levels.ERROR) end
-    local threads = page.data or {}
+    local threads = {}
+    for _, t in ipairs(tbl(page) and tbl(page.data) or {}) do
+      if type(t) == "table" and type(t.id) == "string" then threads[#threads + 1] = t end
+    end
     if #threads == 0 then return notify("no stored threads yet") end
     vim.ui.select(threads, { prompt = "Resume a Codex thread", format_item = format_thread }, function(t)
       if not t then return end
@@ -70,7 +79,7 @@ function M.sub.resume()
       client():thread_resume(t.id, nil, function(rerr, thread)
         if rerr then return notify("resume failed: " .. err_text(rerr), vim.log.levels.ERROR) end
         client():thread_read(t.id, { include_turns = true }, function(derr, read)
-          local turns = (not derr and read.thread.turns) or thread.info.turns
+          local turns = (not derr and turns_of(read)) or tbl(thread.info.turns)
           open_thread_chat(thread, turns)
         end)
       end)
@@ -84,7 +93,7 @@ function M.sub.fork()
   c.thread:fork(nil, function(err, fork)
     if err then return notify("fork failed: " .. err_text(err), vim.log.levels.ERROR) end
     client():thread_read(fork.id, { include_turns = true }, function(derr, read)
-      open_thread_chat(fork, not derr and read.thread.turns or nil)
+      open_thread_chat(fork, not derr and turns_of(read) or nil)
     end)
   end)
 end
@@ -120,11 +129,16 @@ function M.sub.model()
     if err then return notify("model/list failed: " .. err_text(err), vim.log.levels.ERROR) end
     vim.ui.select(models, {
       prompt = "Codex model",
-      format_item = function(m) return ("%s%s"):format(m.displayName or m.id, m.isDefault and " (default)" or "") end,
+      format_item = function(m)
+        local name = type(m.displayName) == "string" and m.displayName or tostring(m.id)
+        return ("%s%s"):format(name, m.isDefault == true and " (default)" or "")
+      end,
     }, function(m)
       if not m then return end
       local efforts = {}
-      for _, e in ipairs(m.supportedReasoningEfforts or {}) do efforts[#efforts + 1] = e end
+      for _, e in ipairs(tbl(m.supportedReasoningEfforts) or {}) do
+        if type(e) == "table" and type(e.reasoningEffort) == "string" then efforts[#efforts + 1] = e end
+      end
       local function apply(effort)
         local c = chat_mod().current()
         require("codex.config").get().model = m.id
@@ -164,9 +178,9 @@ function M.sub.status()
     if c then
       lines[#lines + 1] = "chat: " .. c:status_text()
       local t = c.tokens
-      if t and t.total then
-        lines[#lines + 1] = ("tokens: %d total (in %d, out %d)%s"):format(t.total.totalTokens or 0,
-          t.total.inputTokens or 0, t.total.outputTokens or 0,
+      if tbl(t) and tbl(t.total) then
+        lines[#lines + 1] = ("tokens: %d total (in %d, out %d)%s"):format(num(t.total.totalTokens),
+          num(t.total.inputTokens), num(t.total.outputTokens),
           type(t.modelContextWindow) == "number" and (", context window " .. t.modelContextWindow) or "")
       end
     end

@@ -39,7 +39,8 @@ function M.new(client, thread_id, result, stream)
   -- Items by id, for approval handlers (req.item) and UIs.
   stream:on(function(msg)
     local p = msg.params
-    if (msg.method == "item/started" or msg.method == "item/completed") and type(p) == "table" and type(p.item) == "table" then
+    if (msg.method == "item/started" or msg.method == "item/completed") and type(p) == "table" and type(p.item) == "table"
+      and p.item.id ~= nil and p.item.id == p.item.id then -- (an item without an id cannot be looked up)
       self.items[p.item.id] = p.item
     end
   end, true)
@@ -94,18 +95,18 @@ function Turn:result()
   local completed, usage, items, partial = nil, nil, {}, {}
   local done_ids = {}
   for _, ev in ipairs(self.stream.events) do
-    local p = ev.params or {}
+    local p = type(ev.params) == "table" and ev.params or {}
     if ev.method == "item/completed" and type(p.item) == "table" then
       items[#items + 1] = p.item
-      done_ids[p.item.id] = true
+      if type(p.item.id) == "string" then done_ids[p.item.id] = true end
     elseif ev.method == "item/agentMessage/delta" then
       local id = p.itemId or ""
       if not partial[id] then partial[#partial + 1] = id; partial[id] = {} end
-      table.insert(partial[id], p.delta or "")
+      table.insert(partial[id], type(p.delta) == "string" and p.delta or "")
     elseif ev.method == "thread/tokenUsage/updated" then
       usage = p.tokenUsage
     elseif ev.method == "turn/completed" then
-      completed = p.turn
+      completed = type(p.turn) == "table" and p.turn or {}
     end
   end
   if not completed then return nil end

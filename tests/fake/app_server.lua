@@ -404,6 +404,7 @@ local state = {
   received = {},             -- methods of every request / notification
   turns = 0,                 -- turn/start counter for "turn-<n>"
   overload = {},             -- fake/overload key -> attempts
+  canned = {},               -- fake/canned: method -> raw result text
   next_server_request = 0,   -- ids of server -> client requests
   pending = {},              -- server request id -> { resolve, threadId }
   stay_alive_on_eof = false, -- set by fake/ignore_sigterm
@@ -562,6 +563,12 @@ handlers["fake/dup_overload"] = function(req)
   else
     send(result_line(req.id, obj("calls", calls)))
   end
+end
+
+handlers["fake/canned"] = function(req)
+  -- From now on, requests for `method` get `result` (its text as sent), whatever they ask.
+  state.canned[text_of(req.params.method)] = raw_get(req.line, "params", "result") or "null"
+  send(result_line(req.id, obj()))
 end
 
 handlers["fake/flood"] = function(req)
@@ -738,7 +745,9 @@ local function on_request(req)
     return send(error_line(req.id, -32600, "Not initialized"))
   end
   local handler = handlers[req.method]
-  if handler then
+  if state.canned[req.method] then
+    send(result_line(req.id, raw(state.canned[req.method])))
+  elseif handler then
     handler(req)
   else
     send(error_line(req.id, -32600, "Invalid request: unknown variant `" .. req.method .. "`"))
