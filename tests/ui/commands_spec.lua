@@ -219,4 +219,19 @@ describe(":Codex without the C module", function()
     expect.falsy(out:find("stack traceback", 1, true), "no traceback")
     expect.falsy(out:find("module 'codex.core' not found", 1, true), "not Lua's own message")
   end)
+
+  it("a send from a chat opened from Lua shows the same one line in the chat, without a traceback", function()
+    local copy = ui.unbuilt_copy()
+    finally(copy.close)
+    local log = copy.root .. "/../chat.log"
+    local out = ui.run_unbuilt(copy, {
+      [[lua local c = require("codex.ui.chat").open({}) c:send("hello")]],
+      ([[lua local c = require("codex.ui.chat").current() local f = io.open(%q, "w") f:write(table.concat(vim.api.nvim_buf_get_lines(c.buf, 0, -1, false), "\n")) f:close()]]):format(log),
+    })
+    local text = ui.read(log)
+    expect.truthy(text, "the child wrote the chat's text; it printed:\n" .. out)
+    expect.truthy(text:find("codex.nvim is not built", 1, true), "the chat shows the error: " .. text)
+    expect.falsy(out:find("E5108", 1, true), "no E5108: " .. out)
+    expect.falsy(out:find("stack traceback", 1, true), "no traceback: " .. out)
+  end)
 end)

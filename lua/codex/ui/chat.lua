@@ -392,7 +392,10 @@ end
 function Chat:ensure_thread(cb)
   if self.thread then return cb(nil) end
   local cfg = config.get()
-  session.client():thread_start({
+  -- The client may not exist (codex.core not built): that is this send's error, not a raise.
+  local ok, client = pcall(session.client)
+  if not ok then return cb(client) end
+  client:thread_start({
     cwd = self.cwd, model = cfg.model, sandbox = cfg.sandbox, approval_policy = cfg.approval_policy,
     approvals_reviewer = "user",
   }, function(err, thread)
