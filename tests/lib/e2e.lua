@@ -25,18 +25,7 @@ function M.env(opts)
   return e
 end
 
-function M.exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
-end
-
-function M.read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require("lib.files")
+M.exists, M.read = files.exists, files.read
 
 return M

@@ -125,20 +125,24 @@ function M.run_unbuilt(copy, commands)
   return vim.fn.system(argv)
 end
 
---- Writes a file.
-function M.write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local files = require("lib.files")
+M.read, M.write = files.read, files.write
 
---- A file's text, or nil.
-function M.read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
+--- From here to the end of the enclosing describe, whatever the plugin reports at ERROR
+--- level (vim.notify: the core's reporter, stream callback guards) fails the test it
+--- happened in.
+function M.fail_on_reported_errors()
+  local errors, orig = {}, vim.notify
+  vim.notify = function(msg, level, o)
+    if level == vim.log.levels.ERROR then errors[#errors + 1] = tostring(msg) end
+    return orig(msg, level, o)
+  end
+  after_each(function()
+    local e = errors
+    errors = {}
+    expect.eq(table.concat(e, "\n"), "", "errors reported")
+  end)
+  teardown(function() vim.notify = orig end)
 end
 
 return M

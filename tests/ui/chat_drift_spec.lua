@@ -28,20 +28,7 @@ describe("chat under protocol drift", function()
   vim.cmd("silent! only")
   local c = chat_mod.open({ thread = thread, cwd = vim.fn.getcwd() })
 
-  -- Errors the plugin reports (the core's reporter and the stream's callback guard both go
-  -- through vim.notify at ERROR).
-  local errors = {}
-  local orig_notify = vim.notify
-  vim.notify = function(msg, level, o)
-    msg = tostring(msg)
-    if level == vim.log.levels.ERROR then errors[#errors + 1] = msg end
-    return orig_notify(msg, level, o)
-  end
-  after_each(function()
-    local e = errors
-    errors = {}
-    expect.eq(table.concat(e, "\n"), "", "errors reported")
-  end)
+  ui.fail_on_reported_errors()
 
   local function count(s, pat)
     return select(2, s:gsub(pat, ""))
@@ -268,7 +255,6 @@ describe("chat under protocol drift", function()
     expect.eq(ui.text(none.buf), "")
   end)
 
-  vim.notify = orig_notify
   vim.cmd("silent! only")
   local cl = session.current()
   session.reset()

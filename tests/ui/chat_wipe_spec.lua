@@ -48,17 +48,7 @@ describe("chat buffer wiped", function()
   end
 
   -- Errors the plugin reports (vim.notify at ERROR, e.g. "error in stream callback").
-  local errors = {}
-  local orig_notify = vim.notify
-  vim.notify = function(msg, level, o)
-    if level == vim.log.levels.ERROR then errors[#errors + 1] = tostring(msg) end
-    return orig_notify(msg, level, o)
-  end
-  after_each(function()
-    local e = errors
-    errors = {}
-    expect.eq(table.concat(e, "\n"), "", "errors reported")
-  end)
+  ui.fail_on_reported_errors()
 
   local function fresh_chat()
     vim.cmd("silent! only")
@@ -280,7 +270,6 @@ describe("chat buffer wiped", function()
     env.setup()
   end)
 
-  vim.notify = orig_notify
   vim.cmd("silent! only")
   env.close()
 end)

@@ -109,19 +109,8 @@ local function escape()
   wait_screen("normal mode", function(s) return not insert_mode(s) end, 10)
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local files = require("lib.files")
+local read, write = files.read, files.write
 
 --- The processes whose environment holds this demo's CODEX_HOME (the app-server and its
 --- children): pids.
