@@ -2,7 +2,8 @@
 ---
 --- Every failure is a table {kind, message, code?, data?, method?, stderr?, exit_code?,
 --- signal?} with a __tostring. Kinds: "rpc", "transport_closed", "timeout", "overloaded",
---- "turn_failed", "invalid_argument", "closed", "protocol".
+--- "turn_failed", "invalid_argument", "closed", "protocol" (and "not_built", raised by
+--- require("codex.core") when the module is missing: see codex/init.lua).
 local core = require("codex.core")
 
 local M = {}
