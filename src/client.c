@@ -506,9 +506,11 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
       return;
     }
     lua_settop(L, stream - 1);
-    if (!terminal && (c->buffered >= c->buf_total || c->buffered_bytes + c->line_len > c->buf_bytes)) {
-      /* No room to keep it: no stream entry either, or ids nobody watches would pile up. */
-      c->dropped_events++;
+    if (c->buffered >= c->buf_total || c->buffered_bytes + c->line_len > c->buf_bytes) {
+      /* No room to keep it: no stream entry either, or ids nobody watches would pile up
+       * (an end is still remembered, so late events for it are dropped). */
+      if (!terminal || c->stream_requests > 0) c->dropped_events++;
+      if (terminal) mark_completed(c, L, s, kind, key);
       lua_settop(L, top);
       return;
     }
