@@ -1625,6 +1625,7 @@ int cx_client_spawn(lua_State *L) {
   po.stdio = stdio;
   po.stdio_count = 3;
   int rc = uv_spawn(m->loop, &c->proc, &po);
+  const char *prog = argv[0]; /* (the string stays anchored on the stack) */
   free(argv);
   cx_env_free(env);
   if (rc) {
@@ -1639,7 +1640,7 @@ int cx_client_spawn(lua_State *L) {
     close_handle(c, (uv_handle_t *)&c->settle);
     close_handle(c, (uv_handle_t *)&c->term);
     lua_pushnil(L);
-    lua_pushfstring(L, "cannot start %s: %s", lua_tostring(L, argv_idx + 1), uv_strerror(rc));
+    lua_pushfstring(L, "cannot start %s: %s", prog, uv_strerror(rc));
     lua_pushstring(L, uv_err_name(rc));
     return 3;
   }

@@ -133,6 +133,13 @@ describe("faults", function()
     end)
   end)
 
+  it("a spawn that fails names the program", function()
+    local c, msg, code = core.spawn({ argv = { "/nonexistent/codex-x", "app-server" } })
+    expect.eq(c, nil)
+    expect.match(msg, "cannot start /nonexistent/codex%-x: ")
+    expect.eq(code, "ENOENT")
+  end)
+
   describe("ids", function()
     it("an error code beyond 32 bits is shown whole", function()
       local e = setmetatable({ kind = "rpc", message = "m", code = 2 ^ 40 + 1 }, core.error_mt)
