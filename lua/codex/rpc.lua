@@ -127,7 +127,11 @@ function Rpc:_spawn()
     argv = argv, env = opts.env, cwd = opts.cwd, max_line = opts.max_line,
     timeout_ms = opts.request_timeout_ms or 120000, retry = opts.retry, kill_grace_ms = opts.kill_grace_ms,
   })
-  if not c then return nil, errors.new("transport_closed", msg, { code_name = code }) end
+  if not c then
+    -- No codex where we looked: say how to install it, not "no such file or directory".
+    if code == "ENOENT" and not opts.args then msg = host.codex_missing_message(argv[1]) end
+    return nil, errors.new("transport_closed", msg, { code_name = code })
+  end
   self.core = c
   c:on_notification(function(m) self:_emit(m) end)
   c:on_request(server_requests.dispatcher(c, function() return self.opts.approval_handler end))
