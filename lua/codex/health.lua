@@ -87,17 +87,16 @@ local function check_binary(h)
   end
   local bin = require("codex.host").codex_bin(copts.codex_bin or config.codex_bin)
   local resolved = bin
+  local install = ("install the Codex CLI (npm i -g @openai/codex; codex.nvim supports %s), set `codex_bin`,"
+    .. " or run `make deps` in %s for the pinned copy (%s)"):format(version.range(), require("codex.host").root(), version.pinned)
   if not bin:find("/", 1, true) then
     resolved = vim.fn.exepath(bin)
     if resolved == "" then
-      h.error(("the codex binary %q is not on PATH"):format(bin), {
-        ("install the Codex CLI (npm i -g @openai/codex; codex.nvim supports %s), set `codex_bin`, or run `make deps`"
-          .. " for the pinned copy (%s)"):format(version.range(), version.pinned),
-      })
+      h.error(("the codex binary %q is not on PATH"):format(bin), { install })
       return
     end
   elseif vim.fn.executable(bin) ~= 1 then
-    h.error(("the codex binary %s is missing or not executable"):format(bin), { "set `codex_bin` or run `make deps`" })
+    h.error(("the codex binary %s is missing or not executable"):format(bin), { install })
     return
   end
   local out = vim.fn.system({ resolved, "--version" })
