@@ -2,6 +2,7 @@
 #   make            build the Neovim module (lua/codex/core.so) and the Lua 5.4 module
 #   make test       install what is missing (scripts/deps.sh), build, run every test
 #   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
+#   make test-compat CODEX_VERSION=x.y.z   the API suite against that codex release (from npm)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 300)
 #   make bench      benchmarks (not tests)
 #   make demo       the plugin against the mock model: offline, no account
@@ -35,6 +36,15 @@ test-lua: build
 
 test-nvim: build
 	@bash scripts/test.sh nvim
+
+# The API suite (tests/api/e2e_spec.lua, examples/) under Lua 5.4 against another codex
+# release, installed from npm into .deps/codex-$(CODEX_VERSION)/ (once). The supported range
+# (lua/codex/version.lua) is what these runs established.
+.PHONY: test-compat
+test-compat: lua54
+	@test -n "$(CODEX_VERSION)" || { echo "usage: make test-compat CODEX_VERSION=x.y.z" >&2; exit 2; }
+	@bin=$$(bash scripts/deps.sh codex "$(CODEX_VERSION)") && echo "=== API suite against $$("$$bin" --version)" && \
+	  CODEX_BIN="$$bin" timeout 900 lua5.4 tests/run.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua
 
 test-asan: deps
 	@cmake -S . -B build/asan -DCODEX_FLAVOR=lua5.4 -DCODEX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

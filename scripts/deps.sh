@@ -2,11 +2,42 @@
 # Installs what building and testing codex.nvim needs, and nothing twice:
 # Debian packages (when missing), the pinned Codex CLI from the npm registry into .deps/,
 # and Neovim 0.10 from Debian trixie unpacked (not installed) into .deps/nvim-0.10/.
+# `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEPS="$ROOT/.deps"
 CODEX_VERSION=0.171.0
 mkdir -p "$DEPS"
+
+# install_codex VERSION DIR BINDIR: @openai/codex@VERSION from npm into DIR (unless DIR already
+# holds that version), its native binary linked as BINDIR/codex. Idempotent.
+install_codex() {
+  local version=$1 dir=$2 bindir=$3 native
+  find_native() { # the platform package's binary: vendor/<triple>/bin/codex, or vendor/<triple>/codex/codex (0.130)
+    { find "$dir/node_modules/@openai" -path '*/vendor/*/bin/codex' -type f
+      find "$dir/node_modules/@openai" -path '*/vendor/*/codex/codex' -type f; } 2>/dev/null | head -n1 || true
+  }
+  native=$(find_native)
+  if [ -z "$native" ] || [ "$("$native" --version 2>/dev/null)" != "codex-cli $version" ]; then
+    echo "deps: installing @openai/codex@$version"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --silent --no-audit --no-fund --prefix . "@openai/codex@$version" >/dev/null)
+    native=$(find_native)
+  fi
+  if [ -z "$native" ]; then echo "deps: the codex native binary was not found in the npm package" >&2; return 1; fi
+  mkdir -p "$bindir"
+  ln -sfn "$native" "$bindir/codex"
+}
+
+# scripts/deps.sh codex X.Y.Z: only that release, into .deps/codex-X.Y.Z/ (make test-compat);
+# prints the binary's path.
+if [ "${1:-}" = codex ]; then
+  v=${2:?usage: scripts/deps.sh codex X.Y.Z}
+  [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || { echo "deps: not a version: $v" >&2; exit 2; }
+  install_codex "$v" "$DEPS/codex-$v" "$DEPS/codex-$v/bin" >&2
+  echo "$DEPS/codex-$v/bin/codex"
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -28,17 +59,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The pinned Codex CLI, local to the project.
-if [ "$("$DEPS/codex/node_modules/.bin/codex" --version 2>/dev/null)" != "codex-cli $CODEX_VERSION" ]; then
-  echo "deps: installing @openai/codex@$CODEX_VERSION"
-  mkdir -p "$DEPS/codex"
-  (cd "$DEPS/codex" && npm install --silent --no-audit --no-fund --prefix . "@openai/codex@$CODEX_VERSION" >/dev/null)
-fi
-# The native binary, without the npm package's node launcher in between (one process less,
-# signals reach codex itself): .deps/bin/codex.
-native=$(find "$DEPS/codex/node_modules/@openai" -path '*/vendor/*/bin/codex' -type f 2>/dev/null | head -n1)
-if [ -z "$native" ]; then echo "deps: the codex native binary was not found in the npm package" >&2; exit 1; fi
-mkdir -p "$DEPS/bin"
-ln -sfn "$native" "$DEPS/bin/codex"
+# The pinned Codex CLI, local to the project: .deps/codex/, its native binary linked as
+# .deps/bin/codex (without the npm package's node launcher in between: one process less,
+# signals reach codex itself).
+install_codex "$CODEX_VERSION" "$DEPS/codex" "$DEPS/bin"
 
 bash "$ROOT/scripts/nvim010.sh"

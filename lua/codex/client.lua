@@ -25,6 +25,7 @@ local thread_mod = require("codex.thread")
 ---@field start_timeout_ms number|nil
 ---@field kill_grace_ms number|nil
 ---@field on_protocol_error fun(err: codex.Error)|nil
+---@field on_warning fun(msg: string, details: table)|nil a codex outside the supported range, once (see codex.version)
 
 local OPTION_TYPES = {
   codex_bin = "string", args = "table", config = "table", cwd = "string", env = "table",
@@ -32,6 +33,7 @@ local OPTION_TYPES = {
   restart = "boolean", approval_handler = "function", app_server_args = "table",
   opt_out_notifications = "table", max_line = "number", retry = "table",
   start_timeout_ms = "number", kill_grace_ms = "number", on_protocol_error = "function",
+  on_warning = "function",
 }
 
 ---@class codex.Client

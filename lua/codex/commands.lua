@@ -18,6 +18,18 @@ local function core_ready()
   return false
 end
 
+--- Is the codex binary there? (Not checked behind client.args: that command is the user's.)
+--- Without it, one notification says how to install it, and false.
+local function codex_ready()
+  local cfg = require("codex.config").get()
+  local copts = cfg.client or {}
+  if copts.args then return true end
+  local host = require("codex.host")
+  local ok, msg = host.codex_installed(host.codex_bin(copts.codex_bin or cfg.codex_bin))
+  if not ok then notify(msg, vim.log.levels.ERROR) end
+  return ok
+end
+
 --- The current chat with a thread, or a notification.
 local function current_thread_chat()
   local c = chat_mod().current()
@@ -204,7 +216,7 @@ end
 
 --- :Codex [subcommand|prompt]
 function M.codex(opts)
-  if not core_ready() then return end
+  if not core_ready() or not codex_ready() then return end
   local args = opts.fargs or {}
   local sub = args[1]
   if sub and M.sub[sub] then
@@ -238,7 +250,7 @@ end
 
 --- :CodexLogin [device|browser|apikey]
 function M.login(opts)
-  if not core_ready() then return end
+  if not core_ready() or not codex_ready() then return end
   require("codex.ui.login").start(opts.fargs[1])
 end
 

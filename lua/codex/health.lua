@@ -1,7 +1,9 @@
 ---@mod codex.health  `:checkhealth codex` (Neovim 0.7.2 through 0.10+).
+local version = require("codex.version")
+
 local M = {}
 
-M.TESTED_CODEX = "0.171.0"
+M.TESTED_CODEX = version.pinned
 local ACCOUNT_TIMEOUT_MS = 10000
 
 --- start/ok/warn/error/info on every Neovim: vim.health (0.9+: start/ok/…; 0.8: report_*),
@@ -79,21 +81,22 @@ local function check_binary(h)
   local config = require("codex.config").get()
   local copts = config.client or {}
   if copts.args then
-    h.info("the app-server command is set by `client.args`: " .. table.concat(copts.args, " "))
+    h.info("the app-server command is set by `client.args`: " .. table.concat(copts.args, " ")
+      .. " (its version is checked when it answers, below)")
     return
   end
   local bin = require("codex.host").codex_bin(copts.codex_bin or config.codex_bin)
   local resolved = bin
+  local install = ("install the Codex CLI (npm i -g @openai/codex; codex.nvim supports %s), set `codex_bin`,"
+    .. " or run `make deps` in %s for the pinned copy (%s)"):format(version.range(), require("codex.host").root(), version.pinned)
   if not bin:find("/", 1, true) then
     resolved = vim.fn.exepath(bin)
     if resolved == "" then
-      h.error(("the codex binary %q is not on PATH"):format(bin), {
-        "install the Codex CLI (npm install -g @openai/codex@" .. M.TESTED_CODEX .. "), set `codex_bin`, or run `make deps`",
-      })
+      h.error(("the codex binary %q is not on PATH"):format(bin), { install })
       return
     end
   elseif vim.fn.executable(bin) ~= 1 then
-    h.error(("the codex binary %s is missing or not executable"):format(bin), { "set `codex_bin` or run `make deps`" })
+    h.error(("the codex binary %s is missing or not executable"):format(bin), { install })
     return
   end
   local out = vim.fn.system({ resolved, "--version" })
@@ -102,12 +105,27 @@ local function check_binary(h)
     return
   end
   local first = vim.trim((out or ""):match("[^\n]*") or "")
-  local version = first:match("(%d+%.%d+%.%d+[%w%.%-]*)")
-  if version == M.TESTED_CODEX then
-    h.ok(("codex %s: %s"):format(version, resolved))
+  M.report_version(h, version.from_cli(out), resolved, first)
+end
+
+--- One line: the codex version v (from `codex --version`, or the app-server's userAgent), and
+--- where it stands in the supported range.
+function M.report_version(h, v, where, shown)
+  local status, range = version.status(v), version.range()
+  if status == "ok" then
+    h.ok(("codex %s: %s (supported: %s)"):format(v, where, range))
+  elseif status == "old" then
+    h.warn(("codex %s (%s) is older than codex.nvim supports (%s)"):format(v, where, range), {
+      "update it: npm i -g @openai/codex, or run `make deps` in " .. require("codex.host").root()
+        .. " for the pinned copy (" .. version.pinned .. ")",
+    })
+  elseif status == "new" then
+    h.info(("codex %s (%s) is newer than codex.nvim is tested with (%s): it probably works;"
+      .. " report problems with both versions"):format(v, where, range))
+  elseif status == "dev" then
+    h.info(("codex %s (%s): a build from source, not checked against the supported range (%s)"):format(v, where, range))
   else
-    h.warn(("codex %s (%s): codex.nvim is tested with %s"):format(version or first, resolved, M.TESTED_CODEX),
-      { "other versions usually work; report problems with the version above" })
+    h.warn(("cannot tell the codex version (%s) from %q: codex.nvim supports %s"):format(where, shown or "", range))
   end
 end
 
@@ -137,11 +155,16 @@ local function check_account(h)
   local ok = pcall(vim.wait, ACCOUNT_TIMEOUT_MS, function() return done end, 20)
   vim.notify = notify
   for _, r in ipairs(reports) do
-    if r.level == vim.log.levels.ERROR then h.error(r.msg) else h.info(r.msg) end
+    -- (the client's own version warning: reported by the version line instead)
+    if r.level == vim.log.levels.ERROR then h.error(r.msg)
+    elseif not (server and r.msg == version.warning(server)) then h.info(r.msg) end
   end
   if not ok or not done then
     h.error(("no answer from the app-server within %d s"):format(ACCOUNT_TIMEOUT_MS / 1000))
     return
+  end
+  if server ~= nil and (require("codex.config").get().client or {}).args then
+    M.report_version(h, server, "the app-server of `client.args`")
   end
   if err then
     local advice = {}

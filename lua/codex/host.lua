@@ -74,4 +74,40 @@ function M.codex_bin(explicit)
   return "codex"
 end
 
+--- The one line for a codex binary that is not there: how to install it.
+---@param bin string as codex_bin() resolved it
+---@return string
+function M.codex_missing_message(bin)
+  local what = bin:find("/", 1, true) and ("there is no " .. bin) or ("no `" .. bin .. "` on PATH")
+  return ("codex is not installed (%s): install it with `npm i -g @openai/codex`, or run `make deps` in %s"
+    .. " for the pinned copy"):format(what, M.root())
+end
+
+--- Is the codex binary there (a path that exists, or a name found on PATH)? true, or false and
+--- codex_missing_message(bin).
+---@param bin string
+---@return boolean, string|nil
+function M.codex_installed(bin)
+  local found
+  if M.nvim then
+    found = vim.fn.executable(bin) == 1
+  elseif bin:find("/", 1, true) then
+    local f = io.open(bin, "r")
+    found = f ~= nil
+    if f then f:close() end
+  else
+    found = false
+    for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+      local f = io.open(dir .. "/" .. bin, "r")
+      if f then
+        f:close()
+        found = true
+        break
+      end
+    end
+  end
+  if found then return true end
+  return false, M.codex_missing_message(bin)
+end
+
 return M

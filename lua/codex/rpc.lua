@@ -6,12 +6,13 @@ local await = require("codex.await")
 local errors = require("codex.errors")
 local host = require("codex.host")
 local stream = require("codex.stream")
+local version = require("codex.version")
 local server_requests = require("codex.server_requests")
 
 local M = {}
 
 M.VERSION = "0.1.0"
-M.PINNED_CODEX = "0.171.0"
+M.PINNED_CODEX = version.pinned
 
 ---@class codex.RpcOptions
 ---@field codex_bin string|nil the codex executable (else $CODEX_BIN, the pinned copy, PATH)
@@ -30,6 +31,7 @@ M.PINNED_CODEX = "0.171.0"
 ---@field restart boolean|nil respawn on the next call after the process died
 ---@field approval_handler (fun(req: codex.ServerRequest): table|nil)|nil default: decline everything
 ---@field kill_grace_ms number|nil wait after closing stdin before SIGTERM (default 500)
+---@field on_warning fun(msg: string, details: table)|nil a codex outside the supported range (once per client; see codex.version)
 
 ---@class codex.Rpc
 ---@field opts codex.RpcOptions
@@ -125,7 +127,11 @@ function Rpc:_spawn()
     argv = argv, env = opts.env, cwd = opts.cwd, max_line = opts.max_line,
     timeout_ms = opts.request_timeout_ms or 120000, retry = opts.retry, kill_grace_ms = opts.kill_grace_ms,
   })
-  if not c then return nil, errors.new("transport_closed", msg, { code_name = code }) end
+  if not c then
+    -- No codex where we looked: say how to install it, not "no such file or directory".
+    if code == "ENOENT" and not opts.args then msg = host.codex_missing_message(argv[1]) end
+    return nil, errors.new("transport_closed", msg, { code_name = code })
+  end
   self.core = c
   c:on_notification(function(m) self:_emit(m) end)
   c:on_request(server_requests.dispatcher(c, function() return self.opts.approval_handler end))
@@ -190,11 +196,32 @@ function Rpc:_start(done)
       return finish(e)
     end
     if type(info) ~= "table" then info = {} end
-    info.server_version = type(info.userAgent) == "string" and info.userAgent:match("^[^/]+/([%w%.%-]+)") or nil
+    info.server_version = version.from_user_agent(info.userAgent)
     c:notify("initialized")
     self.info, self.state = info, "ready"
+    self:_check_version(info.server_version)
     finish(nil, info)
   end, { timeout_ms = self.opts.start_timeout_ms or 30000 })
+end
+
+--- Once per client, after the first handshake: a codex outside the supported range (from
+--- the server's own userAgent, so also behind client.args) is one warning, to opts.on_warning,
+--- else vim.notify (WARN when older, INFO when newer than tested), else host.report.
+function Rpc:_check_version(v)
+  if self.version_checked then return end
+  self.version_checked = true
+  local msg, level = version.warning(v)
+  if not msg then return end
+  if self.opts.on_warning then
+    local ok, err = pcall(self.opts.on_warning, msg, {
+      kind = "codex_version", version = v, status = version.status(v), min = version.min, max_tested = version.max_tested,
+    })
+    if not ok then host.report("codex: error in on_warning: " .. tostring(err)) end
+  elseif host.nvim then
+    pcall(vim.notify, msg, level == "warn" and vim.log.levels.WARN or vim.log.levels.INFO)
+  else
+    host.report(msg)
+  end
 end
 
 --- Sends a request and waits for its result (awaitable). Starts the client if needed.

@@ -731,7 +731,7 @@ local function on_initialize(req)
   else
     state.handshake_done = true
     send(result_line(req.id, obj(
-        "userAgent", "fake_app_server/0.0.1 (test)",
+        "userAgent", getenv("FAKE_USER_AGENT") or "fake_app_server/0.0.1 (test)",
         "codexHome", "/tmp/fake",
         "platformFamily", "unix",
         "platformOs", "linux"))

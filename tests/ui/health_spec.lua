@@ -90,17 +90,42 @@ describe("ui health", function()
     expect_line(lines, "OK", "codex 0.171.0: " .. TEST_ROOT .. "/.deps/bin/codex")
   end)
 
-  it("warns about another codex version", function()
-    local fake = home .. "/fake-codex"
+  --- A script that prints `codex-cli <v>` (and is no app-server).
+  local function fake_codex(v)
+    local fake = home .. "/fake-codex-" .. v
     local f = assert(io.open(fake, "w"))
-    f:write("#!/bin/sh\necho 'codex-cli 0.170.0'\n")
+    f:write("#!/bin/sh\necho 'codex-cli " .. v .. "'\n")
     f:close()
     vim.fn.setfperm(fake, "rwxr-xr-x")
-    setup({ codex_bin = fake })
+    return fake
+  end
+  local range = require("codex.version").range()
+
+  it("warns about a codex older than the supported range, naming both", function()
+    setup({ codex_bin = fake_codex("0.130.0") })
     local lines = checkhealth()
-    expect.match(expect_line(lines, "WARNING", "codex 0.170.0"), "tested with 0%.171%.0")
+    local l = expect_line(lines, "WARNING", "codex 0.130.0")
+    expect.truthy(l:find("older than codex.nvim supports (" .. range .. ")", 1, true), l)
     -- that binary is no app-server: the account check reports the error (and does not hang)
     expect.truthy(find(lines, "ERROR", "account") or find(lines, "ERROR", "app-server"), "an account error")
+  end)
+
+  it("a codex inside the range other than the pinned one is fine", function()
+    setup({ codex_bin = fake_codex("0.160.0") })
+    local lines = checkhealth()
+    expect_line(lines, "OK", "codex 0.160.0: " .. home .. "/fake-codex-0.160.0 (supported: " .. range .. ")")
+  end)
+
+  it("with client.args, checks the version the app-server reports", function()
+    config.setup({ client = { args = { "lua5.4", TEST_ROOT .. "/tests/fake/app_server.lua" },
+      env = { FAKE_USER_AGENT = "codex_nvim/0.130.0 (over ssh)" }, request_timeout_ms = T } })
+    session.reset()
+    local lines = checkhealth()
+    expect.truthy(table.concat(lines, "\n"):find("set by `client.args`", 1, true), "the args are shown")
+    local l = expect_line(lines, "WARNING", "codex 0.130.0 (the app-server of `client.args`)")
+    expect.truthy(l:find("older than codex.nvim supports (" .. range .. ")", 1, true), l)
+    local _, n = table.concat(lines, "\n"):gsub("0%.130%.0", "")
+    expect.eq(n, 1, "one line names it (the client's own warning is not repeated):\n" .. table.concat(lines, "\n"))
   end)
 
   it("reports a missing codex binary", function()
