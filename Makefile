@@ -1,5 +1,9 @@
 # codex.nvim — a thin wrapper over CMake and the test runners.
-#   make            build the Neovim module (lua/codex/core.so) and the Lua 5.4 module
+#   make            build the Neovim module (lua/codex/core.so), the Lua 5.4 module when the
+#                   Lua 5.4 headers are there (else one line says which package has them), and
+#                   doc/tags when there is an nvim; quiet, one line per thing built. A missing
+#                   package fails with CMake's message and the package to install per system.
+#   make build      both modules, both required (make nvim, make lua54: one)
 #   make test       install what is missing (scripts/deps.sh), build, run every test
 #   make test-asan  the core suite under Lua 5.4 with ASan + UBSan
 #   make test-compat CODEX_VERSION=x.y.z   the API suite against that codex release (from npm)
@@ -12,18 +16,24 @@ ROOT := $(CURDIR)
 NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
 
-.PHONY: all build nvim lua54 deps test test-lua test-nvim test-asan bench bench-ui clean protocol protocol-check
+.PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-ui clean protocol protocol-check
 
-all: build
+# The default (lazy.nvim's `build = "make"`, a pack/*/start clone + `make`): exits 0 once the
+# Neovim module is built (scripts/build.sh).
+all: nvim lua54-optional helptags
 build: nvim lua54
 
 nvim:
-	@cmake -S . -B build/nvim -DCODEX_FLAVOR=nvim -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build/nvim
+	@bash scripts/build.sh nvim
 
 lua54:
-	@cmake -S . -B build/lua5.4 -DCODEX_FLAVOR=lua5.4 -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build/lua5.4
+	@bash scripts/build.sh lua5.4
+
+lua54-optional:
+	@bash scripts/build.sh lua5.4 --optional
+
+helptags:
+	@bash scripts/build.sh helptags
 
 deps:
 	@bash scripts/deps.sh
@@ -47,8 +57,7 @@ test-compat: lua54
 	  CODEX_BIN="$$bin" timeout 900 lua5.4 tests/run.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua
 
 test-asan: deps
-	@cmake -S . -B build/asan -DCODEX_FLAVOR=lua5.4 -DCODEX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build build/asan
+	@bash scripts/build.sh asan
 	@bash scripts/test.sh asan
 
 bench: deps build
@@ -83,4 +92,4 @@ protocol-check: deps
 	@lua5.4 scripts/gen_protocol.lua --check
 
 clean:
-	rm -rf build lua/codex/core.so .testenv
+	rm -rf build lua/codex/core.so doc/tags .testenv

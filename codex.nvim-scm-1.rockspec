@@ -3,7 +3,9 @@
 -- CMake builds the Neovim module (CODEX_FLAVOR=nvim: Lua 5.1 API from the LuaJIT headers,
 -- no Lua or libuv linked: both come from the nvim process) and installs it as codex/core.so
 -- under the rock's lib dir, the Lua sources under its lua dir. Needs a C compiler, CMake,
--- pkg-config and the LuaJIT and libuv headers (Debian: libluajit-5.1-dev libuv1-dev).
+-- pkg-config and the LuaJIT and libuv headers (Debian: libluajit-5.1-dev libuv1-dev); when one
+-- is missing, CMake's error names its package for Debian/Ubuntu, Fedora, Arch and Homebrew.
+-- tests/core/build_spec.lua builds it into a temporary tree and loads it in Neovim.
 rockspec_format = "3.0"
 package = "codex.nvim"
 version = "scm-1"

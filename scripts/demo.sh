@@ -33,6 +33,7 @@ if ! build_log=$(make --no-print-directory nvim 2>&1); then
   echo "demo: the build failed" >&2
   exit 1
 fi
+"$nvim_bin" --headless -u NONE -i NONE -c 'helptags doc' -c 'qa!' </dev/null >/dev/null 2>&1 || true # :help codex
 
 id=${CODEX_DEMO_ID:-$$}
 mkdir -p .testenv

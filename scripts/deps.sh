@@ -43,7 +43,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 PKGS=(cmake pkg-config gcc make lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libuv1-dev
-      lua-cjson lua-luv lua-busted neovim tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
+      lua-cjson lua-luv lua-busted luarocks neovim tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -35,7 +35,8 @@ nvim_suite() { # binary, label
 }
 
 case $mode in
-  lua|all) run "core + api (Lua 5.4)" timeout 900 lua5.4 tests/run.lua $CORE_SPECS $API_SPECS ;;&
+  lua|all) run "core + api (Lua 5.4)" timeout 900 lua5.4 tests/run.lua $CORE_SPECS $API_SPECS
+    run "build (Lua 5.4)" timeout 600 lua5.4 tests/run.lua tests/core/build_spec.lua ;;&
   nvim|all)
     run "core + api + ui (Neovim 0.7.2)" nvim_suite "$NVIM07"
     run "core + api + ui (Neovim 0.10)" nvim_suite "$NVIM010" ;;
