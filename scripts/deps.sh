@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing codex.nvim needs, and nothing twice:
 # Debian packages (when missing), the pinned Codex CLI from the npm registry into .deps/,
-# and Neovim 0.10 from Debian trixie unpacked (not installed) into .deps/nvim-0.10/.
+# and Neovim 0.10 (Debian trixie) and the newest Debian Neovim (sid: 0.12) unpacked, not
+# installed, into .deps/nvim-0.10/ and .deps/nvim-0.12/ (scripts/nvim_unpack.sh; patchelf).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEPS="$ROOT/.deps"
@@ -12,7 +13,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 PKGS=(cmake pkg-config gcc make lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libuv1-dev
-      lua-cjson lua-luv lua-busted neovim tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
+      lua-cjson lua-luv lua-busted neovim patchelf tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -41,4 +42,5 @@ if [ -z "$native" ]; then echo "deps: the codex native binary was not found in t
 mkdir -p "$DEPS/bin"
 ln -sfn "$native" "$DEPS/bin/codex"
 
-bash "$ROOT/scripts/nvim010.sh"
+bash "$ROOT/scripts/nvim_unpack.sh" trixie 0.10
+bash "$ROOT/scripts/nvim_unpack.sh" sid 0.12
