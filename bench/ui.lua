@@ -20,7 +20,7 @@
 -- Exit status: 0 whether or not a target is met; 1 if a run failed or rendered the wrong text.
 -- See bench/README.md.
 
-local uv, api = vim.loop, vim.api
+local uv, api = vim.uv or vim.loop, vim.api
 local hrtime = uv.hrtime
 
 local function out(s)
