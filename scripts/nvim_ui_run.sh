@@ -11,13 +11,16 @@
 # on (scripts/test.sh), and so does `make bench-ui`.
 #
 # The session ends with the command (no remain-on-exit); `tmux wait-for` waits for that, no
-# polling. NVIM_UI_RUN_TIMEOUT (seconds, default 1200) bounds the command.
+# polling. NVIM_UI_RUN_TIMEOUT (seconds, default 1200) bounds the command; NVIM_UI_RUN_SIZE
+# (COLUMNSxLINES, default 200x50) is the terminal's size.
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 LOG COMMAND..." >&2; exit 2; }
 log=$1; shift
 command -v tmux >/dev/null || { echo "nvim_ui_run: needs tmux" >&2; exit 1; }
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
+size=${NVIM_UI_RUN_SIZE:-200x50}
+cols=${size%x*} rows=${size#*x}
 sock="codex-ui-run-$$"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/codex-ui-run.XXXXXX")
 : >"$log"
@@ -45,7 +48,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-tmux -L "$sock" -f /dev/null new-session -d -s run -x 200 -y 50 "bash $(q "$script")" ||
+tmux -L "$sock" -f /dev/null new-session -d -s run -x "$cols" -y "$rows" "bash $(q "$script")" ||
   { echo "nvim_ui_run: tmux new-session failed" >&2; exit 1; }
 timeout $(( ${NVIM_UI_RUN_TIMEOUT:-1200} + 60 )) tmux -L "$sock" wait-for done &
 wait_pid=$!
