@@ -8,7 +8,10 @@ describe("no deprecated API", function()
   local env = ui.env()
   teardown(env.close)
   before_each(ui.settle_chats)
-  after_each(ui.settle_chats)
+  after_each(function()
+    ui.settle_chats()
+    env.setup() -- :Codex model changed the configured model
+  end)
 
   it("after every :Codex and :CodexLogin command (and :checkhealth codex)", function()
     -- Every vim.deprecate() call, with where it came from.
