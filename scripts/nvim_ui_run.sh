@@ -5,10 +5,12 @@
 # bench/ui.lua) to stdout until the command ends. Exits with the command's status.
 #
 # Why: Neovim 0.12.4 aborts ("double free or corruption", "munmap_chunk(): invalid pointer")
-# when it runs without any UI (--headless, -l) and a script sets 'lines'/'columns' and
-# 'laststatus'=2 and then resizes windows (`wincmd =`) and splits; with a UI attached the grid
-# follows the UI and it does not. The suites run every Neovim they test on this way from 0.12
-# on (scripts/test.sh), and so does `make bench-ui`.
+# when it draws without any UI after a script changed the editor size and resized windows.
+# Smallest case found: `nvim --clean --headless -l x.lua` with x.lua = `vim.o.columns = 100;
+# vim.cmd("wincmd ="); vim.cmd("redraw")` (0.10.4 survives it; so does 0.12.4 with a UI, whose
+# grid follows the UI). bench/ui.lua does exactly that; the case is a 'winbar' with
+# 'laststatus'=2 after 'columns'/'lines' were set. So the suites run every Neovim from 0.12 on
+# this way (scripts/test.sh), and so does `make bench-ui`.
 #
 # The session ends with the command (no remain-on-exit); `tmux wait-for` waits for that, no
 # polling. NVIM_UI_RUN_TIMEOUT (seconds, default 1200) bounds the command; NVIM_UI_RUN_SIZE

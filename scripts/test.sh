@@ -33,8 +33,8 @@ nvim_version() { "$1" --version 2>/dev/null | head -n1 | sed -n 's/^NVIM v\([0-9
 
 # How a Neovim runs the suite: headless, or (CODEX_TEST_UI=tmux, the default from 0.12 on) with
 # its TUI in a detached tmux session (scripts/nvim_ui_run.sh), the results through a log file:
-# Neovim 0.12.4 aborts without a UI when a script sets 'lines'/'columns' and then resizes and
-# splits windows (see scripts/nvim_ui_run.sh).
+# Neovim 0.12.4 aborts drawing without a UI after a script set 'columns'/'lines' and resized
+# windows (see scripts/nvim_ui_run.sh).
 nvim_ui_mode() {
   case ${CODEX_TEST_UI:-auto} in
     headless|tmux) echo "$CODEX_TEST_UI" ;;
