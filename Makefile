@@ -15,6 +15,7 @@ SHELL := /bin/bash
 ROOT := $(CURDIR)
 NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
+NVIM012 ?= $(ROOT)/.deps/nvim-0.12/nvim
 
 .PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-ui clean protocol protocol-check
 
@@ -65,8 +66,12 @@ bench: deps build
 	@$(MAKE) --no-print-directory bench-ui
 
 # The chat renderer under a flood of 20,000 deltas, ours vs naive (a few minutes per Neovim:
-# the naive renderer is that slow).
+# the naive renderer is that slow). 0.12 runs with its TUI in tmux (scripts/nvim_ui_run.sh:
+# 0.12.4 aborts without a UI here), in a 100x48 terminal as the bench's editor size.
 bench-ui: build
+	@mkdir -p $(ROOT)/.testenv
+	@CODEX_BENCH_LOG=$(ROOT)/.testenv/bench-ui-nvim012.txt NVIM_UI_RUN_SIZE=100x48 bash $(ROOT)/scripts/nvim_ui_run.sh \
+	  $(ROOT)/.testenv/bench-ui-nvim012.txt $(NVIM012) -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua'
 	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -l $(ROOT)/bench/ui.lua </dev/null
 	@$(NVIM07) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua' </dev/null
 

@@ -3,6 +3,8 @@
 --
 --   nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -l bench/ui.lua [runs] [deltas]   (0.9+)
 --   CODEX_BENCH_RUNS=3 nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -c 'luafile bench/ui.lua'
+--   (0.12: with a UI, as `make bench-ui` does: 0.12.4 aborts without one once 'lines' is set and
+--   the windows resized; see scripts/nvim_ui_run.sh)
 --
 -- The fake app-server (tests/fake/app_server.lua, through codex.rpc and the C core) answers one
 -- turn/start with a turn of `deltas` (default 20,000) item/agentMessage/delta notifications,
@@ -20,12 +22,16 @@
 -- Exit status: 0 whether or not a target is met; 1 if a run failed or rendered the wrong text.
 -- See bench/README.md.
 
-local uv, api = vim.loop, vim.api
+local uv, api = vim.uv or vim.loop, vim.api
 local hrtime = uv.hrtime
 
+-- CODEX_BENCH_LOG: write the figures to that file instead (a Neovim with its TUI, as `make
+-- bench-ui` runs 0.12 through scripts/nvim_ui_run.sh, has the terminal on stdout).
+local out_file = os.getenv("CODEX_BENCH_LOG")
+out_file = out_file and out_file ~= "" and assert(io.open(out_file, "a")) or io.stdout
 local function out(s)
-  io.stdout:write(s)
-  io.stdout:flush()
+  out_file:write(s)
+  out_file:flush()
 end
 
 local src = debug.getinfo(1, "S").source:gsub("^@", "")

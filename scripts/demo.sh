@@ -8,7 +8,7 @@
 # stopped and the CODEX_HOME removed; no process is left.
 #
 # Environment:
-#   NVIM                  the Neovim to run (default: nvim), e.g. NVIM=.deps/nvim-0.10/nvim
+#   NVIM                  the Neovim to run (default: nvim), e.g. NVIM=.deps/nvim-0.12/nvim
 #   CODEX_DEMO_ID         names the CODEX_HOME: .testenv/demo-home-<id> (default: this pid)
 #   CODEX_DEMO_WORKSPACE  the scratch workspace, recreated on each run
 #                         (default: .testenv/demo-workspace)
@@ -40,7 +40,7 @@ mkdir -p .testenv
 home="$ROOT/.testenv/demo-home-$id"
 workspace=${CODEX_DEMO_WORKSPACE:-$ROOT/.testenv/demo-workspace}
 case $workspace in /*) ;; *) workspace="$ROOT/$workspace" ;; esac
-mock_pid="" mock_in="" nvim_server_pid=""
+mock_pid="" mock_in=""
 
 # The processes that got this demo's CODEX_HOME (the app-server and whatever it started).
 home_procs() {
@@ -57,7 +57,6 @@ cleanup() {
     kill -TERM "$mock_pid" 2>/dev/null || true
     wait "$mock_pid" 2>/dev/null || true
   fi
-  [ -z "$nvim_server_pid" ] || kill -TERM "$nvim_server_pid" 2>/dev/null || true
   # Neovim closes its app-server on exit; give a crashed one a moment, then make sure.
   local left
   for _ in $(seq 1 100); do
@@ -110,29 +109,10 @@ nvim_env=(env -u OPENAI_API_KEY -u CODEX_API_KEY -u OPENAI_BASE_URL
   CODEX_DEMO_ROOT="$ROOT" CODEX_DEMO_HOME="$home" CODEX_DEMO_PORT="$port" CODEX_DEMO_WORKSPACE="$workspace")
 init="$ROOT/scripts/demo/init.lua"
 
-# Neovim 0.9+ runs its TUI and its editor as two processes: the TUI starts `v:progpath
-# --embed`. A Neovim run through a dynamic-loader launcher (.deps/nvim-0.10/nvim) has the
-# loader as v:progpath, so there the editor runs as a headless server and the TUI attaches
-# to it with --remote-ui (the same split, made by hand).
-progpath=$("$nvim_bin" --clean --headless -c 'lua io.stdout:write(vim.v.progpath)' -c 'qa!' </dev/null 2>/dev/null || true)
+# The TUI re-execs `v:progpath --embed` (0.9+): the unpacked Neovims (.deps/nvim-*/nvim) are
+# patched to run directly (scripts/nvim_unpack.sh), so any Neovim runs here as it is.
 set +e
-if [ -z "$progpath" ] || "$progpath" --version 2>/dev/null | head -n1 | grep -q '^NVIM'; then
-  (cd "$workspace" && exec "${nvim_env[@]}" "$nvim_bin" --clean -u "$init")
-  rc=$?
-else
-  sock="$home/nvim.sock"
-  [ ${#sock} -lt 100 ] || sock="${XDG_RUNTIME_DIR:-/tmp}/codex-demo-$id.sock"
-  (cd "$workspace" && exec "${nvim_env[@]}" "$nvim_bin" --clean -u "$init" --headless --listen "$sock" \
-    </dev/null >>"$ROOT/.testenv/demo-nvim.log" 2>&1) &
-  nvim_server_pid=$!
-  for _ in $(seq 1 200); do [ -S "$sock" ] || ! kill -0 "$nvim_server_pid" 2>/dev/null && break; sleep 0.05; done
-  "$nvim_bin" --clean --remote-ui --server "$sock"
-  rc=$?
-  # :qa ends the server, and so the UI; a UI that ended some other way leaves it running.
-  for _ in $(seq 1 100); do kill -0 "$nvim_server_pid" 2>/dev/null || break; sleep 0.05; done
-  kill -TERM "$nvim_server_pid" 2>/dev/null && echo "demo: stopped the Neovim server" >&2
-  wait "$nvim_server_pid" 2>/dev/null
-  rm -f "$sock"
-fi
+(cd "$workspace" && exec "${nvim_env[@]}" "$nvim_bin" --clean -u "$init")
+rc=$?
 set -e
 exit $rc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing codex.nvim needs, and nothing twice:
 # Debian packages (when missing), the pinned Codex CLI from the npm registry into .deps/,
-# and Neovim 0.10 from Debian trixie unpacked (not installed) into .deps/nvim-0.10/.
+# and Neovim 0.10 (Debian trixie) and the newest Debian Neovim (sid: 0.12) unpacked, not
+# installed, into .deps/nvim-0.10/ and .deps/nvim-0.12/ (scripts/nvim_unpack.sh; patchelf).
 # `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 PKGS=(cmake pkg-config gcc make lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libuv1-dev
-      lua-cjson lua-luv lua-busted luarocks neovim tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
+      lua-cjson lua-luv lua-busted luarocks neovim patchelf tmux nodejs npm valgrind procps clang libclang-rt-14-dev python3)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -64,4 +65,5 @@ fi
 # signals reach codex itself).
 install_codex "$CODEX_VERSION" "$DEPS/codex" "$DEPS/bin"
 
-bash "$ROOT/scripts/nvim010.sh"
+bash "$ROOT/scripts/nvim_unpack.sh" trixie 0.10
+bash "$ROOT/scripts/nvim_unpack.sh" sid 0.12

@@ -176,7 +176,8 @@ describe("json decode", function()
       expect.eq(math.type(core.decode("0")), "integer")
       expect.eq(math.type(core.decode("-1")), "integer")
     end
-    if ok_cjson then expect.eq(1 / core.decode("-0"), 1 / host_json.decode("-0")) end
+    -- (Neovim 0.12's vim.json decodes -0 as 0; cjson and 0.10 keep the sign, as core does.)
+    if ok_cjson and not (vim and vim.fn.has("nvim-0.12") == 1) then expect.eq(1 / core.decode("-0"), 1 / host_json.decode("-0")) end
     expect.eq(core.encode(-0.0), "-0", "encodes back with the sign, as cjson does")
     expect.eq(core.encode({ 0, -0.0 }), "[0,-0]")
     expect.truthy(negzero(core.decode(core.encode(core.decode("-0")))), "round trip")

@@ -10,10 +10,14 @@
 -- a client registers its cleanup with it, so that an error anywhere leaves nothing running.
 local R = { results = { passed = 0, failed = 0, skipped = 0 }, failures = {} }
 
--- Inside Neovim, print() goes through the message area; write lines straight to stdout.
+-- Inside Neovim, print() goes through the message area; write lines straight to stdout, or
+-- to the file CODEX_TEST_LOG names (appended: a Neovim with a UI, e.g. in tmux, has its
+-- terminal on stdout).
 local print = print
 if type(vim) == "table" and vim.api then
-  print = function(s) io.stdout:write(tostring(s), "\n") io.stdout:flush() end
+  local log = os.getenv("CODEX_TEST_LOG")
+  local out = log and log ~= "" and assert(io.open(log, "a")) or io.stdout
+  print = function(s) out:write(tostring(s), "\n") out:flush() end
 end
 R.print = print
 

@@ -1,8 +1,9 @@
 -- `make demo` end to end: a real terminal Neovim in tmux, driven with send-keys and read with
 -- capture-pane, against the real pinned app-server and the mock in --demo mode.
 --   lua5.4 tests/run.lua tests/ui/tmux_demo_spec.lua            (CODEX_TEST_NVIM=nvim by default)
---   CODEX_TEST_NVIM=$PWD/.deps/nvim-0.10/nvim lua5.4 tests/run.lua tests/ui/tmux_demo_spec.lua
--- It runs the same under plain Lua 5.4 and inside the Neovim suites (it only drives tmux).
+--   CODEX_TEST_NVIM=$PWD/.deps/nvim-0.12/nvim lua5.4 tests/run.lua tests/ui/tmux_demo_spec.lua
+-- It runs the same under plain Lua 5.4 and inside the Neovim suites (it only drives tmux); in a
+-- Neovim suite the demo runs on the Neovim under test (CODEX_TEST_NVIM: 0.7.2, 0.10, 0.12).
 -- It leaves the last screen in .testenv/demo-capture.txt (and the file-change prompt in
 -- .testenv/demo-capture-approval.txt).
 local ROOT = TEST_ROOT
@@ -273,6 +274,10 @@ describe("make demo in a real terminal (tmux)", function()
     expect.match(all, "tests/mock/server%.lua %-%-demo", "the mock runs under the demo")
     expect.match(all, "nvim %-%-clean %-u " .. ROOT:gsub("%p", "%%%0") .. "/scripts/demo/init%.lua")
     expect.match(all, "codex app%-server", "the app-server runs under Neovim")
+    -- The TUI runs directly (the unpacked Neovims re-exec themselves): no headless editor
+    -- with a --remote-ui client beside it.
+    expect.falsy(all:find("--remote-ui", 1, true), "no --remote-ui client:\n" .. all)
+    expect.falsy(all:find("--headless", 1, true), "no headless editor:\n" .. all)
     local by_home = home_procs()
     expect.truthy(#by_home >= 1, "a process has the demo's CODEX_HOME")
     for _, p in ipairs(by_home) do procs[p] = procs[p] or cmdline(p) or "?" end

@@ -5,6 +5,7 @@
 --- steers it, and the queue key keeps a message for the next turn. Several chats can be open.
 --- Nothing here waits: every call to the app-server takes a callback.
 local api = vim.api
+local uv = vim.uv or vim.loop
 local config = require("codex.config")
 local events = require("codex.events")
 local render = require("codex.ui.render")
@@ -283,7 +284,7 @@ function Chat:status_text()
   if self.approval_waiting then
     parts[#parts + 1] = "waiting for approval"
   elseif self.state == "running" and self.started then
-    parts[#parts + 1] = ("running %d s"):format(math.floor((vim.loop.now() - self.started) / 1000))
+    parts[#parts + 1] = ("running %d s"):format(math.floor((uv.now() - self.started) / 1000))
   elseif self.state == "starting" then
     parts[#parts + 1] = "starting"
   else
@@ -304,7 +305,7 @@ local function redraw() pcall(vim.cmd, "redrawstatus!") end
 local ticker
 local function tick_start()
   if ticker then return end
-  ticker = vim.loop.new_timer()
+  ticker = uv.new_timer()
   ticker:start(1000, 1000, function()
     vim.schedule(function()
       local any = false
@@ -408,7 +409,7 @@ end
 function Chat:start_turn(text, from_queue)
   if not from_queue then self:echo_user(text) else self.echo[#self.echo + 1] = text end
   self.state = "starting"
-  self.started = vim.loop.now()
+  self.started = uv.now()
   tick_start()
   redraw()
   self:ensure_thread(function(err)
