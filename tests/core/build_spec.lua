@@ -144,12 +144,14 @@ describe("make, as a Neovim user runs it", function()
     must(("mkdir -p %s/pack/x/start && ln -sfn %s %s/pack/x/start/codex.nvim"):format(q(pp), q(b.dir), q(pp)))
     local probe = [[lua local ok, err = pcall(vim.cmd, "help codex")
       io.stdout:write("help=", ok and vim.fn.expand("%:t") or ("ERR " .. tostring(err)), "\n")
+      io.stdout:write("line=", vim.fn.getline("."), "\n")
       local ok2, core = pcall(require, "codex.core")
       io.stdout:write("host=", ok2 and core.info().host or ("ERR " .. tostring(core)), "\n")]]
     for _, nvim in ipairs(list) do
       local out = sh(("cd %s && %s --headless -u NONE -i NONE --cmd %s -c %s -c 'qa!'"):format(
         q(tmp), q(nvim), q("set packpath^=" .. pp), q(probe:gsub("\n%s*", " "))))
       expect.match(out, "help=codex%.txt\n", nvim .. ": the help buffer")
+      expect.match(out, "line=[^\n]*%*codex%*", nvim .. ": :help codex lands on the *codex* tag")
       expect.match(out, "host=nvim\n", nvim .. ": require('codex.core') from the pack dir")
     end
   end)
