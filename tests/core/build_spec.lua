@@ -11,16 +11,8 @@ end
 local files = require("lib.files")
 local ROOT = TEST_ROOT
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
---- Runs a shell command (stderr into stdout, no stdin); returns its output and exit code.
-local function sh(cmd)
-  local p = assert(io.popen("{ " .. cmd .. "\n} </dev/null 2>&1; echo \"__rc=$?\""))
-  local out = p:read("a")
-  p:close()
-  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
-  return out:gsub("__rc=%d+%s*$", ""), rc
-end
+local shell = require("lib.shell")
+local q, sh = shell.q, shell.sh
 
 local function must(cmd)
   local out, rc = sh(cmd)

@@ -36,18 +36,14 @@ end
 
 --- Runs a script in a fresh host like this one; returns its output and exit status.
 local function run_child(script)
-  local cmd
+  local shell = require("lib.shell")
+  local q, cmd = shell.q, nil
   if in_nvim then
-    local nvim = os.getenv("CODEX_TEST_NVIM") or "nvim"
-    cmd = ("%q --headless -u NONE -i NONE -c %q"):format(nvim, "luafile " .. script)
+    cmd = ("%s --headless -u NONE -i NONE -c %s"):format(q(os.getenv("CODEX_TEST_NVIM") or "nvim"), q("luafile " .. script))
   else
-    local cpath = os.getenv("CODEX_CPATH") or (TEST_ROOT .. "/build/lua5.4/?.so")
-    cmd = ("CODEX_CPATH=%q %q %q"):format(cpath, arg[-1], script)
+    cmd = ("CODEX_CPATH=%s %s %s"):format(q(os.getenv("CODEX_CPATH") or (TEST_ROOT .. "/build/lua5.4/?.so")), q(arg[-1]), q(script))
   end
-  local p = assert(io.popen(("CODEX_ROOT=%q %s </dev/null 2>&1; echo \"rc=$?\""):format(TEST_ROOT, cmd)))
-  local out = p:read("*a")
-  p:close()
-  return out, tonumber(out:match("rc=(%d+)%s*$"))
+  return shell.sh(("CODEX_ROOT=%s %s"):format(q(TEST_ROOT), cmd))
 end
 
 describe("faults", function()

@@ -8,16 +8,8 @@
 -- .testenv/demo-capture-approval.txt).
 local ROOT = TEST_ROOT
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
---- Runs a shell command; returns its output (stdout + stderr) and exit code.
-local function sh(cmd)
-  local p = assert(io.popen("{ " .. cmd .. "\n} 2>&1; echo \"__rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
-  return (out:gsub("__rc=%d+%s*$", "")), rc
-end
+local shell = require("lib.shell")
+local q, sh = shell.q, shell.sh
 
 local function sleep(s) os.execute("sleep " .. s) end
 
