@@ -1,0 +1,493 @@
+-- bench/long.lua: one streamed turn at the end of a long chat (issue 8). A benchmark, not a test:
+-- it prints figures and the issue's targets, and exits 0 whether or not they are met.
+--
+--   nvim --headless -u NONE -i NONE --cmd 'set rtp^=.' -c 'luafile bench/long.lua' </dev/null   (0.10)
+--   CODEX_BENCH_LOG=out.txt bash scripts/nvim_ui_run.sh out.txt nvim -u NONE -i NONE \
+--     --cmd 'set rtp^=.' -c 'luafile bench/long.lua'                                            (0.12)
+--
+-- Per run: a chat is opened the way resume opens one (chat.open({thread, turns}) with N
+-- generated thread/read-shaped turns, ~2.3 KB of markdown each, a command every 3rd turn, a
+-- diff every 5th), with the bundled markdown tree-sitter parsers (the chat starts them itself).
+-- Then one more turn of ~2.3 KB (a code fence and a diff fence) streams from the fake
+-- app-server (tests/fake/app_server.lua through codex.rpc and the C core) in DELTAS deltas, one
+-- every DELAY ms (fakeEventsDelayMs), while the bench types into the input buffer. Sizes
+-- alternate run by run (10, 500, 10, 500, ...) in one Neovim; the table has medians of RUNS.
+--
+-- Everything is driven from callbacks (a coroutine resumed by timers), never from vim.wait:
+-- the main loop stays in its normal input wait, so it redraws and handles keys as for a user.
+--
+-- Environment: CODEX_BENCH_RUNS (3), CODEX_BENCH_SIZES ("10,500"), CODEX_BENCH_DELTAS (200),
+-- CODEX_BENCH_DELAY_MS (10), CODEX_BENCH_KEY_MS (50), CODEX_BENCH_LOG (append the output to
+-- that file, as a TUI owns stdout). See bench/README.md.
+
+local uv, api = vim.uv or vim.loop, vim.api
+local hrtime = uv.hrtime
+
+local out_file = os.getenv("CODEX_BENCH_LOG")
+out_file = out_file and out_file ~= "" and assert(io.open(out_file, "a")) or io.stdout
+local function out(s)
+  out_file:write(s)
+  out_file:flush()
+end
+
+local src = debug.getinfo(1, "S").source:gsub("^@", "")
+if src:sub(1, 1) ~= "/" then src = uv.cwd() .. "/" .. src end
+local ROOT = src:match("^(.*)/bench/[^/]*$") or uv.cwd()
+if not ("," .. vim.o.runtimepath .. ","):find("," .. ROOT .. ",", 1, true) then vim.opt.runtimepath:prepend(ROOT) end
+
+local function env_num(name, default) return tonumber(os.getenv(name) or "") or default end
+local RUNS = env_num("CODEX_BENCH_RUNS", 3)
+local DELTAS = env_num("CODEX_BENCH_DELTAS", 200)
+local DELAY = env_num("CODEX_BENCH_DELAY_MS", 10)
+local KEY_MS = env_num("CODEX_BENCH_KEY_MS", 50)
+local TICK_MS = 5 -- the stall timer's period
+local SIZES = {}
+for s in (os.getenv("CODEX_BENCH_SIZES") or "10,500"):gmatch("%d+") do SIZES[#SIZES + 1] = tonumber(s) end
+local SMALL, BIG = SIZES[1], SIZES[#SIZES]
+local PROMPT = "Continue with the next step."
+local HEADLESS = #api.nvim_list_uis() == 0
+
+local version = vim.version()
+local NVIM = ("%d.%d.%d"):format(version.major, version.minor, version.patch)
+
+-- ---- generated text -----------------------------------------------------------------------------
+
+local seed = 8
+local function rnd(k)
+  seed = (seed * 69069 + 1) % 4294967296
+  return math.floor(seed / 65536) % k
+end
+local WORDS = { "the", "chat", "renders", "each", "turn", "into", "one", "buffer", "while", "Neovim", "keeps",
+  "responding", "to", "input", "and", "every", "delta", "is", "appended", "at", "an", "extmark", "`vim.api`",
+  "**note**", "function", "returns", "value", "table", "string", "window", "cursor", "follows", "_end_", "of",
+  "output", "line", "wraps", "frame", "timer", "parser", "tree", "query", "highlight", "loop", "callback",
+  "é", "—", "über", "x", "=", "42" }
+local function words(n)
+  local t = {}
+  for i = 1, n do t[i] = WORDS[rnd(#WORDS) + 1] end
+  return table.concat(t, " ")
+end
+local function para(bytes)
+  local t, len = {}, 0
+  while len < bytes do
+    local s = words(8 + rnd(8))
+    t[#t + 1] = s
+    len = len + #s + 1
+  end
+  return table.concat(t, " ") .. "."
+end
+local function code_block(lang, n)
+  local l = { "```" .. lang }
+  for i = 1, n do l[#l + 1] = ("local v%d = vim.tbl_extend(\"force\", opts, { n = %d }) -- %s"):format(i, rnd(1000), words(3)) end
+  l[#l + 1] = "```"
+  return table.concat(l, "\n")
+end
+local function diff_text(k, n)
+  local l = { ("--- a/lua/mod%d.lua"):format(k), ("+++ b/lua/mod%d.lua"):format(k), "@@ -10,8 +10,9 @@" }
+  for i = 1, n do
+    local r = rnd(3)
+    l[#l + 1] = (r == 0 and "-" or r == 1 and "+" or " ") .. ("  local x%d = %s"):format(i, words(4))
+  end
+  return table.concat(l, "\n")
+end
+-- ~2.3 KB of markdown: heading, paragraphs, a list, a lua block (and, for the streamed turn, a diff).
+local function message(k, with_diff)
+  local parts = {
+    ("### Step %d: %s"):format(k, words(4)), para(420),
+    "- " .. words(9) .. "\n- " .. words(11) .. "\n- " .. words(7) .. " `code`\n- " .. words(10),
+    para(300), code_block("lua", 8), para(380),
+  }
+  if with_diff then parts[#parts + 1] = "```diff\n" .. diff_text(k, 10) .. "\n```" end
+  parts[#parts + 1] = para(with_diff and 160 or 420)
+  return table.concat(parts, "\n\n")
+end
+
+-- N thread/read-shaped turns.
+local function gen_turns(n, tag)
+  local turns = {}
+  for k = 1, n do
+    local id = ("%s-t%d"):format(tag, k)
+    local items = {
+      { type = "userMessage", id = id .. "-u", content = { { type = "text", text = "Please do step " .. k .. ": " .. words(12) } } },
+    }
+    if k % 3 == 0 then
+      local lines = {}
+      for i = 1, 20 do lines[i] = ("%3d  %s"):format(i, words(6)) end
+      items[#items + 1] = { type = "commandExecution", id = id .. "-c", command = "rg -n step lua/",
+        aggregatedOutput = table.concat(lines, "\n") .. "\n", status = "completed", exitCode = 0, durationMs = 12 }
+    end
+    if k % 5 == 0 then
+      items[#items + 1] = { type = "fileChange", id = id .. "-f", status = "completed",
+        changes = { { path = ("lua/mod%d.lua"):format(k), kind = { type = "update" }, diff = diff_text(k, 8) .. "\n" } } }
+    end
+    items[#items + 1] = { type = "agentMessage", id = id .. "-m", text = message(k, false) }
+    turns[k] = { id = id, status = "completed", items = items }
+  end
+  return turns
+end
+
+-- The streamed turn's message, split into DELTAS deltas of (nearly) equal size.
+local STREAM_TEXT = message(9999, true):gsub("[^\32-\126\n]", "-") -- ASCII: split anywhere
+local STREAM_DELTAS = {}
+do
+  local size = math.ceil(#STREAM_TEXT / DELTAS)
+  for i = 1, #STREAM_TEXT, size do STREAM_DELTAS[#STREAM_DELTAS + 1] = STREAM_TEXT:sub(i, i + size - 1) end
+end
+local FIRST_DELTA = STREAM_DELTAS[1]
+
+local core = require("codex.core")
+local function stream_events(thread_id)
+  local ev, item = {}, "stream-msg"
+  ev[1] = { method = "turn/started", params = { threadId = thread_id, turn = { id = "$TURN", status = "inProgress" } } }
+  ev[2] = { method = "item/started", params = { threadId = thread_id, turnId = "$TURN",
+    item = { type = "agentMessage", id = item, text = "" } } }
+  for i = 1, #STREAM_DELTAS do
+    ev[#ev + 1] = { method = "item/agentMessage/delta",
+      params = { threadId = thread_id, turnId = "$TURN", itemId = item, delta = STREAM_DELTAS[i] } }
+  end
+  ev[#ev + 1] = { method = "item/completed", params = { threadId = thread_id, turnId = "$TURN",
+    item = { type = "agentMessage", id = item, text = STREAM_TEXT } } }
+  ev[#ev + 1] = { method = "turn/completed", params = { threadId = thread_id,
+    turn = { id = "$TURN", status = "completed", items = core.array({}) } } }
+  return ev
+end
+
+-- ---- the client, the one shim -------------------------------------------------------------------
+
+local client = require("codex.client").new({
+  args = { "lua5.4", ROOT .. "/tests/fake/app_server.lua" },
+  request_timeout_ms = 600000,
+})
+local thread_mod = require("codex.thread")
+local chat_mod = require("codex.ui.chat")
+local events = require("codex.events")
+require("codex.config").setup({ chat = { layout = "vsplit" } })
+
+local cur = nil -- the run in progress
+-- turn/start carries the run's scripted events; the turn's stream gets a subscriber that notes
+-- when the core delivered the first delta. Otherwise the chat's path is unchanged.
+local Rpc = getmetatable(client.rpc)
+client.rpc.request = function(self, method, params, opts, cb)
+  if method == "turn/start" and cur and not cur.t_req then
+    cur.t_req = hrtime()
+    params.fakeEvents = stream_events(params.threadId)
+    params.fakeEventsDelayMs = DELAY
+    if type(opts) == "table" and opts.stream then
+      local run = cur
+      opts.stream:on(function(msg)
+        if not run.t_first and msg.method == "item/agentMessage/delta" then run.t_first = hrtime() end
+      end)
+    end
+  end
+  return Rpc.request(self, method, params, opts, cb)
+end
+events.on("TurnCompleted", function(d)
+  if cur and cur.thread_id == d.thread_id then cur.t_end = hrtime() end
+end)
+
+-- ---- probes -------------------------------------------------------------------------------------
+
+-- Stall: a repeating TICK_MS timer stores hrtime (fast context, nothing else); a firing's
+-- lateness is its gap - TICK_MS.
+local ticks, nticks = {}, 0
+local tick_timer = uv.new_timer()
+local function ticks_reset() ticks, nticks = {}, 0 end
+tick_timer:start(TICK_MS, TICK_MS, function()
+  nticks = nticks + 1
+  ticks[nticks] = hrtime()
+end)
+
+local function pct(sorted, p)
+  if #sorted == 0 then return 0 / 0 end
+  return sorted[math.max(1, math.ceil(p * #sorted))]
+end
+local function stalls(t0, t1)
+  local late = {}
+  for i = 2, nticks do
+    if ticks[i] > t0 and ticks[i - 1] < t1 then late[#late + 1] = math.max(0, (ticks[i] - ticks[i - 1]) / 1e6 - TICK_MS) end
+  end
+  table.sort(late)
+  return { n = #late, p50 = pct(late, 0.5), p99 = pct(late, 0.99), max = late[#late] or 0 / 0 }
+end
+
+-- Redraws: a decoration provider's on_end stamps the end of every redraw.
+local draws = {}
+local draw_ns = api.nvim_create_namespace("codex_bench_long")
+api.nvim_set_decoration_provider(draw_ns, { on_end = function() draws[#draws + 1] = hrtime() end })
+local function first_draw_after(t)
+  for _, d in ipairs(draws) do if d > t then return d end end
+  return nil
+end
+
+local CLK = 100 -- USER_HZ
+local function proc_stat(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  local rest = s:match("%) (.*)$")
+  local fields = {}
+  for x in rest:gmatch("%S+") do fields[#fields + 1] = x end
+  -- after "pid (comm)": state=1, ppid=2, ..., utime=12, stime=13
+  return (tonumber(fields[12]) + tonumber(fields[13])) / CLK, tonumber(fields[2])
+end
+local SELF_PID = vim.fn.getpid()
+local _, PARENT_PID = proc_stat(SELF_PID)
+local function rss_kb()
+  for l in io.lines("/proc/self/status") do
+    local v = l:match("^VmRSS:%s+(%d+)")
+    if v then return tonumber(v) end
+  end
+end
+
+-- ---- the coroutine driver -----------------------------------------------------------------------
+
+local co
+local function fail(err)
+  out("bench/long.lua failed: " .. tostring(err) .. "\n")
+  pcall(function() client:close() end)
+  vim.cmd("qa!")
+end
+local function resume()
+  local ok, err = coroutine.resume(co)
+  if not ok then fail(debug.traceback(co, err)) end
+end
+local function sleep(ms)
+  vim.defer_fn(resume, ms)
+  coroutine.yield()
+end
+local function wait_until(cond, timeout_ms, poll)
+  local t0 = hrtime()
+  while not cond() do
+    if (hrtime() - t0) / 1e6 > timeout_ms then return false end
+    sleep(poll or 10)
+  end
+  return true
+end
+local function settle()
+  sleep(100)
+  collectgarbage()
+  collectgarbage()
+  sleep(50)
+end
+
+-- ---- one run ------------------------------------------------------------------------------------
+
+local run_no = 0
+local function run(n, turns)
+  run_no = run_no + 1
+  vim.cmd("silent! only")
+  vim.cmd("enew")
+  settle()
+  local r = { n = n, keys = {} }
+  r.rss0 = rss_kb()
+  ticks_reset()
+  local thread = thread_mod.new(client, { thread = { id = ("long-%d-%d"):format(n, run_no) } })
+  r.thread_id = thread.id
+  -- resume: chat.open with the turns, until the first redraw after it returned
+  local t0 = hrtime()
+  local chat = chat_mod.open({ thread = thread, turns = turns, show = true })
+  r.t_opened = hrtime()
+  r.resume_open = (r.t_opened - t0) / 1e6
+  if not wait_until(function() return first_draw_after(r.t_opened) ~= nil end, 30000, 1) then
+    error("no redraw after chat.open")
+  end
+  local t_drawn = first_draw_after(r.t_opened)
+  r.resume_draw = (t_drawn - t0) / 1e6
+  sleep(30)
+  r.resume_cb = stalls(t0, t_drawn).max
+  r.lines = api.nvim_buf_line_count(chat.buf)
+  sleep(300) -- let 0.12's async parse finish before the turn
+  r.rss_open = rss_kb()
+
+  -- probes on both buffers
+  local chat_buf, input_buf = chat.buf, chat.input_buf
+  api.nvim_buf_attach(chat_buf, false, { on_lines = function(_, b, _, first, _, last_new)
+    if r.t_first_buf then return true end
+    if not r.t_first then return end
+    for _, l in ipairs(api.nvim_buf_get_lines(b, first, last_new, false)) do
+      if l:find(FIRST_DELTA, 1, true) then
+        r.t_first_buf = hrtime()
+        return true
+      end
+    end
+  end })
+  local key_due, key_got = {}, {}
+  api.nvim_buf_attach(input_buf, false, { on_lines = function(_, b)
+    if r.keys_done then return true end
+    local now = hrtime()
+    local n_x = #(api.nvim_buf_get_lines(b, 0, 1, false)[1] or "")
+    for k = 1, math.min(n_x, #key_due) do
+      if not key_got[k] then key_got[k] = now end
+    end
+  end })
+
+  -- <CR> in the input buffer (normal mode) sends the prompt
+  cur = r
+  api.nvim_set_current_win(chat.input_win)
+  api.nvim_buf_set_lines(input_buf, 0, -1, false, { PROMPT })
+  vim.cmd("stopinsert")
+  sleep(50)
+  ticks_reset()
+  r.t_cr = hrtime()
+  api.nvim_input("<CR>")
+  if not wait_until(function() return r.t_req ~= nil end, 5000, 1) then error("no turn/start after <CR>") end
+  api.nvim_input("i") -- insert mode in the (now empty) input buffer, for the keys
+  if not wait_until(function() return r.t_first ~= nil end, 10000, 1) then error("no first delta") end
+  local c0, p0 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
+  local w0 = hrtime()
+  -- keys: one "x" due every KEY_MS of wall time; the timer feeds every key that fell due (a key
+  -- due during a stall is fed late, and its latency counts from when it was due)
+  local key_timer = uv.new_timer()
+  local next_due = w0 + KEY_MS * 1e6
+  key_timer:start(KEY_MS, KEY_MS / 5, function()
+    local now = hrtime()
+    if r.t_end then return end
+    while next_due <= now do
+      key_due[#key_due + 1] = next_due
+      next_due = next_due + KEY_MS * 1e6
+      api.nvim_input("x")
+    end
+  end)
+  if not wait_until(function() return r.t_end ~= nil end, 120000, 20) then error("the turn did not complete") end
+  local c1, p1 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
+  local w1 = hrtime()
+  key_timer:stop()
+  key_timer:close()
+  r.cpu = 100 * (c1 - c0) / ((w1 - w0) / 1e9)
+  r.ui_cpu = p0 and p1 and not HEADLESS and 100 * (p1 - p0) / ((w1 - w0) / 1e9) or nil
+  r.turn_ms = (r.t_end - r.t_first) / 1e6
+  r.stall = stalls(r.t_first, r.t_end)
+  r.cr_ms = (r.t_req - r.t_cr) / 1e6
+  r.first_buf = r.t_first_buf and (r.t_first_buf - r.t_first) / 1e6 or 0 / 0
+  local fd = r.t_first_buf and first_draw_after(r.t_first_buf)
+  r.first_draw = fd and (fd - r.t_first) / 1e6 or 0 / 0
+  -- keys still in flight land within a second
+  wait_until(function() return #key_got >= #key_due end, 3000, 10)
+  r.keys_done = true
+  local lat = {}
+  for k = 1, #key_due do lat[k] = ((key_got[k] or hrtime()) - key_due[k]) / 1e6 end
+  table.sort(lat)
+  r.nkeys, r.key_lost = #lat, #key_due - #key_got
+  r.key = { p50 = pct(lat, 0.5), p99 = pct(lat, 0.99), max = lat[#lat] or 0 / 0 }
+  api.nvim_input("<Esc>")
+  sleep(50)
+  api.nvim_buf_set_lines(input_buf, 0, -1, false, { "" })
+  cur = nil
+  chat:hide() -- the chat lives on (as the plugin keeps it), hidden: its memory stays counted
+  settle()
+  r.rss1 = rss_kb()
+  draws = {}
+  return r
+end
+
+-- ---- report -------------------------------------------------------------------------------------
+
+local function med(list, f)
+  local v = {}
+  for _, r in ipairs(list) do
+    local x = f(r)
+    if x == x then v[#v + 1] = x end
+  end
+  table.sort(v)
+  if #v == 0 then return 0 / 0 end
+  if #v % 2 == 1 then return v[(#v + 1) / 2] end
+  return (v[#v / 2] + v[#v / 2 + 1]) / 2
+end
+local function f2(x) return x ~= x and "–" or ("%.2f"):format(x) end
+local function f1(x) return x ~= x and "–" or ("%.1f"):format(x) end
+
+local function report(results, idle)
+  local S, B = results[SMALL], results[BIG]
+  local function m(list, f) return med(list, f) end
+  local rows = {}
+  local function row(name, fmt, small, big, target, ok, ratio_ok)
+    rows[#rows + 1] = { name, small and fmt(small) or "", big and fmt(big) or "",
+      (small and big and small > 0) and ("%.1f×"):format(big / small) or "", target, ok }
+  end
+  local sp99 = { m(S, function(r) return r.stall.p99 end), m(B, function(r) return r.stall.p99 end) }
+  local smax = { m(S, function(r) return r.stall.max end), m(B, function(r) return r.stall.max end) }
+  local cpu = { m(S, function(r) return r.cpu end), m(B, function(r) return r.cpu end) }
+  local kp99 = { m(S, function(r) return r.key.p99 end), m(B, function(r) return r.key.p99 end) }
+  local first = { m(S, function(r) return r.first_buf end), m(B, function(r) return r.first_buf end) }
+  local crs = { m(S, function(r) return r.cr_ms end), m(B, function(r) return r.cr_ms end) }
+  local grow = { m(S, function(r) return r.rss1 - r.rss0 end), m(B, function(r) return r.rss1 - r.rss0 end) }
+  local per1000 = (grow[2] - grow[1]) / (BIG - SMALL) * 1000 / 1024
+  local res = { m(S, function(r) return r.resume_draw end), m(B, function(r) return r.resume_draw end) }
+  local rescb = { m(S, function(r) return r.resume_cb end), m(B, function(r) return r.resume_cb end) }
+  local function yes(b) return b and "met" or "MISSED" end
+  local ratio = function(i) return ({ sp99, smax, cpu })[i][2] / ({ sp99, smax, cpu })[i][1] end
+  row("stall p99 during the turn, ms", f2, sp99[1], sp99[2], "500/10 ≤ 1.5×", yes(ratio(1) <= 1.5))
+  row("stall max during the turn, ms", f2, smax[1], smax[2], "500/10 ≤ 1.5×", yes(ratio(2) <= 1.5))
+  row("Neovim CPU during the turn, %", f1, cpu[1], cpu[2], "500/10 ≤ 1.5×", yes(ratio(3) <= 1.5))
+  row("stall p99 at " .. BIG .. ", ms", f2, nil, sp99[2], "< 8", yes(sp99[2] < 8))
+  row("stall max at " .. BIG .. ", ms", f2, nil, smax[2], "< 33", yes(smax[2] < 33))
+  row("keystroke → input buffer p99, ms", f2, kp99[1], kp99[2], "< 16 at " .. BIG, yes(kp99[2] < 16))
+  row("first token: core delivery → chat buffer, ms", f2, first[1], first[2], "< 2", yes(first[2] < 2 and first[1] < 2))
+  row("<CR> → turn/start request, ms", f2, crs[1], crs[2], "< 2, flat", yes(crs[2] < 2 and crs[1] < 2))
+  rows[#rows + 1] = { "RSS growth per 1,000 turns, MB", "", f1(per1000), "", "< 25", yes(per1000 < 25) }
+  row("resume: chat.open → first redraw done, ms", f1, res[1], res[2], "< 50 at " .. BIG, yes(res[2] < 50))
+  row("resume: longest callback, ms", f1, rescb[1], rescb[2], "< 16 at " .. BIG, yes(rescb[2] < 16))
+
+  out(("\nNeovim %s (%s), medians of %d runs; idle floor of the %d ms timer: p99 %s, max %s ms\n")
+    :format(NVIM, HEADLESS and "headless" or "TUI", RUNS, TICK_MS, f2(idle.p99), f2(idle.max)))
+  out(("| target | %d turns | %d turns | %d/%d | target | |\n| --- | --- | --- | --- | --- | --- |\n")
+    :format(SMALL, BIG, BIG, SMALL))
+  for _, x in ipairs(rows) do out(("| %s | %s | %s | %s | %s | %s |\n"):format(unpack(x))) end
+  out(("(RSS growth per chat, KB, median: %d at %d turns, %d at %d; key p50 %s / %s ms; first token drawn %s / %s ms; turn %s / %s ms)\n")
+    :format(grow[1], SMALL, grow[2], BIG, f2(m(S, function(r) return r.key.p50 end)), f2(m(B, function(r) return r.key.p50 end)),
+      f1(m(S, function(r) return r.first_draw end)), f1(m(B, function(r) return r.first_draw end)),
+      f1(m(S, function(r) return r.turn_ms end)), f1(m(B, function(r) return r.turn_ms end))))
+end
+
+local function main()
+  if HEADLESS then
+    vim.o.columns, vim.o.lines = 200, 50
+    vim.cmd("wincmd =")
+  end
+  vim.o.laststatus = 2
+  local ts = pcall(vim.treesitter.language.add, "markdown") and pcall(vim.treesitter.language.add, "markdown_inline")
+  local uptime = io.open("/proc/loadavg") and io.open("/proc/loadavg"):read("*l") or "?"
+  out(("# bench/long.lua  Neovim %s %s  %dx%d  markdown parsers: %s  stream: %d deltas of %d B every %d ms (%.1f KB)  keys every %d ms  load: %s\n")
+    :format(NVIM, HEADLESS and "headless" or "TUI", vim.o.columns, vim.o.lines, ts and "yes" or "NO", #STREAM_DELTAS,
+      #FIRST_DELTA, DELAY, #STREAM_TEXT / 1024, KEY_MS, uptime))
+  client:start()
+  local history = {}
+  for _, n in ipairs(SIZES) do history[n] = gen_turns(n, "h" .. n) end
+  do
+    local bytes = 0
+    for _, t in ipairs(history[BIG]) do for _, it in ipairs(t.items) do bytes = bytes + #(it.text or it.aggregatedOutput or "") end end
+    out(("  history: %d turns, %.2f KB of text per turn on average\n"):format(BIG, bytes / BIG / 1024))
+  end
+  -- warm-up: a 3-turn chat (module loading, the fake's first turn)
+  run(3, gen_turns(3, "warm"))
+  settle()
+  ticks_reset()
+  local t0 = hrtime()
+  sleep(500)
+  local idle = stalls(t0, hrtime())
+  local results = {}
+  for _, n in ipairs(SIZES) do results[n] = {} end
+  for i = 1, RUNS do
+    for _, n in ipairs(SIZES) do
+      local r = run(n, history[n])
+      table.insert(results[n], r)
+      out(("  run %d  %3d turns (%d lines): resume %s ms (open %s, longest callback %s)  turn %s ms  stall p50 %s p99 %s max %s ms  CPU %s%%%s  keys %d: p50 %s p99 %s max %s ms%s  first token buf %s drawn %s ms  <CR> %s ms  RSS %d → %d → %d KB\n")
+        :format(i, n, r.lines, f1(r.resume_draw), f1(r.resume_open), f1(r.resume_cb), f1(r.turn_ms), f2(r.stall.p50),
+          f2(r.stall.p99), f2(r.stall.max), f1(r.cpu), r.ui_cpu and (" (TUI process %s%%)"):format(f1(r.ui_cpu)) or "",
+          r.nkeys, f2(r.key.p50), f2(r.key.p99), f2(r.key.max), r.key_lost > 0 and (" (%d not arrived)"):format(r.key_lost) or "",
+          f2(r.first_buf), f1(r.first_draw), f2(r.cr_ms), r.rss0, r.rss_open, r.rss1))
+    end
+  end
+  report(results, idle)
+end
+
+local guard = vim.defer_fn(function() fail("timed out after 600 s") end, 600000)
+co = coroutine.create(function()
+  main()
+  guard:stop()
+  tick_timer:stop()
+  pcall(function() client:close() end)
+  vim.schedule(function() vim.cmd("qa!") end)
+end)
+vim.schedule(resume)
