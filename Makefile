@@ -17,7 +17,7 @@ NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
 NVIM012 ?= $(ROOT)/.deps/nvim-0.12/nvim
 
-.PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-ui clean protocol protocol-check
+.PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-ui bench-long clean protocol protocol-check
 
 # The default (lazy.nvim's `build = "make"`, a pack/*/start clone + `make`): exits 0 once the
 # Neovim module is built (scripts/build.sh).
@@ -64,6 +64,7 @@ test-asan: deps
 bench: deps build
 	@lua5.4 bench/router.lua
 	@$(MAKE) --no-print-directory bench-ui
+	@$(MAKE) --no-print-directory bench-long
 
 # The chat renderer under a flood of 20,000 deltas, ours vs naive (a few minutes per Neovim:
 # the naive renderer is that slow). 0.12 runs with its TUI in tmux (scripts/nvim_ui_run.sh:
@@ -74,6 +75,14 @@ bench-ui: build
 	  $(ROOT)/.testenv/bench-ui-nvim012.txt $(NVIM012) -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua'
 	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -l $(ROOT)/bench/ui.lua </dev/null
 	@$(NVIM07) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua' </dev/null
+
+# One streamed turn at the end of a 10- and a 500-turn chat, with the bundled markdown parsers
+# (issue 8; bench/README.md): 0.12 with its TUI in tmux, 0.10 headless. About 2 minutes.
+bench-long: build
+	@mkdir -p $(ROOT)/.testenv
+	@CODEX_BENCH_LOG=$(ROOT)/.testenv/bench-long-nvim012.txt bash $(ROOT)/scripts/nvim_ui_run.sh \
+	  $(ROOT)/.testenv/bench-long-nvim012.txt $(NVIM012) -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/long.lua'
+	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/long.lua' </dev/null
 
 # libFuzzer harnesses (fuzz/README.md): the JSON decoder/encoder, the framer and the TOML
 # encoder, each for FUZZ_SECONDS under ASan + UBSan with clang; fails on a finding; skipped
