@@ -46,6 +46,7 @@ for s in (os.getenv("CODEX_BENCH_SIZES") or "10,500"):gmatch("%d+") do SIZES[#SI
 local SMALL, BIG = SIZES[1], SIZES[#SIZES]
 local PROMPT = "Continue with the next step."
 local HEADLESS = #api.nvim_list_uis() == 0
+local NO_TS = os.getenv("CODEX_BENCH_NO_TS") == "1" -- stop tree-sitter on the chat buffer (a comparison, not the bench)
 
 local version = vim.version()
 local NVIM = ("%d.%d.%d"):format(version.major, version.minor, version.patch)
@@ -289,6 +290,7 @@ local function run(n, turns)
   -- resume: chat.open with the turns, until the first redraw after it returned
   local t0 = hrtime()
   local chat = chat_mod.open({ thread = thread, turns = turns, show = true })
+  if NO_TS then vim.treesitter.stop(chat.buf) end
   r.t_opened = hrtime()
   r.resume_open = (r.t_opened - t0) / 1e6
   if not wait_until(function() return first_draw_after(r.t_opened) ~= nil end, 30000, 1) then
@@ -456,8 +458,9 @@ local function main()
   local lf = io.open("/proc/loadavg")
   local uptime = lf and lf:read("*l") or "?"
   if lf then lf:close() end
-  out(("# bench/long.lua  Neovim %s %s  %dx%d  markdown parsers: %s  stream: %d deltas of %d B every %d ms (%.1f KB)  keys every %d ms  load: %s\n")
-    :format(NVIM, HEADLESS and "headless" or "TUI", vim.o.columns, vim.o.lines, ts and "yes" or "NO", #STREAM_DELTAS,
+  out(("# bench/long.lua  Neovim %s %s  %dx%d  markdown parsers: %s%s  stream: %d deltas of %d B every %d ms (%.1f KB)  keys every %d ms  load: %s\n")
+    :format(NVIM, HEADLESS and "headless" or "TUI", vim.o.columns, vim.o.lines, ts and "yes" or "NO",
+      NO_TS and " (CODEX_BENCH_NO_TS: stopped on the chat buffer)" or "", #STREAM_DELTAS,
       #FIRST_DELTA, DELAY, #STREAM_TEXT / 1024, KEY_MS, uptime))
   client:start()
   local history = {}
