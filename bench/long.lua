@@ -340,19 +340,24 @@ local function run(n, turns)
   if not wait_until(function() return r.t_first ~= nil end, 10000, 1) then error("no first delta") end
   local c0, p0 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
   local w0 = hrtime()
-  -- keys: one "x" due every KEY_MS of wall time; the timer feeds every key that fell due (a key
-  -- due during a stall is fed late, and its latency counts from when it was due)
+  -- keys: one "x" due every KEY_MS of wall time. A one-shot timer is armed for each due time;
+  -- when it fires it feeds every key that fell due by then (keys due during a stall are fed
+  -- late, together, as a typist's would queue), and each key's latency counts from its due time.
   local key_timer = uv.new_timer()
   local next_due = w0 + KEY_MS * 1e6
-  key_timer:start(KEY_MS, KEY_MS / 5, function()
-    local now = hrtime()
-    if r.t_end then return end
-    while next_due <= now do
-      key_due[#key_due + 1] = next_due
-      next_due = next_due + KEY_MS * 1e6
-      api.nvim_input("x")
-    end
-  end)
+  local function arm()
+    key_timer:start(math.max(0, math.floor((next_due - hrtime()) / 1e6)), 0, function()
+      if r.t_end then return end
+      local now = hrtime()
+      while next_due <= now + 1e6 do -- (libuv's clock is in ms: up to 1 ms early)
+        key_due[#key_due + 1] = math.min(next_due, now) -- fed early: from when it was fed
+        next_due = next_due + KEY_MS * 1e6
+        api.nvim_input("x")
+      end
+      arm()
+    end)
+  end
+  arm()
   if not wait_until(function() return r.t_end ~= nil end, 120000, 20) then error("the turn did not complete") end
   local c1, p1 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
   local w1 = hrtime()
