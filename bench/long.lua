@@ -243,6 +243,63 @@ local function rss_kb()
   end
 end
 
+-- ---- CODEX_BENCH_PROFILE=1: where the turn's main-loop time goes ---------------------------------
+--
+-- Totals (ms, calls) during the streamed turn of: the tree-sitter highlighter's decoration
+-- provider callbacks (re-registered wrapped on its namespace), LanguageTree:parse (0.10 only:
+-- 0.12's parse yields inside a coroutine, so wall time around it would count the pauses) and
+-- :_get_injections (outermost calls), and the chat renderer's flush. What these leave out of
+-- the CPU time: 0.12's async parse slices (run from scheduled callbacks), redraw itself, the
+-- core, GC.
+local PROFILE = os.getenv("CODEX_BENCH_PROFILE") == "1"
+local prof = nil
+local PROF_KEYS = { "hl_on_win", "hl_on_line", "hl_on_range", "hl_on_start", "parse", "injections", "flush" }
+local function profile_hooks()
+  local function wrap(fn, key)
+    local depth = 0
+    return function(...)
+      if not prof or depth > 0 then return fn(...) end
+      depth = depth + 1
+      local t = hrtime()
+      local a, b, c = fn(...)
+      depth = depth - 1
+      local e = prof[key]
+      e.n, e.ms = e.n + 1, e.ms + (hrtime() - t) / 1e6
+      return a, b, c
+    end
+  end
+  local TSH = require("vim.treesitter.highlighter")
+  local name = vim.fn.has("nvim-0.11") == 1 and "nvim.treesitter.highlighter" or "treesitter/highlighter"
+  local provider, prof_key_of = {}, { on_win = "hl_on_win", on_line = "hl_on_line", on_start = "hl_on_start",
+    on_range = "hl_on_range" }
+  for _, k in ipairs({ "on_win", "on_line", "on_start", "on_range", "_on_spell_nav", "_on_conceal_line" }) do
+    local f = TSH[k:sub(1, 1) == "_" and k or "_" .. k]
+    if f then provider[k] = prof_key_of[k] and wrap(f, prof_key_of[k]) or f end
+  end
+  api.nvim_set_decoration_provider(api.nvim_create_namespace(name), provider)
+  local LT = require("vim.treesitter.languagetree")
+  if vim.fn.has("nvim-0.11") == 0 then LT.parse = wrap(LT.parse, "parse") end
+  LT._get_injections = wrap(LT._get_injections, "injections")
+  local render = require("codex.ui.render")
+  local b = api.nvim_create_buf(false, true)
+  local R = getmetatable(render.new(b, { frame_ms = 16, windows = function() return {} end }))
+  api.nvim_buf_delete(b, { force = true })
+  R.flush = wrap(R.flush, "flush")
+end
+local function prof_new()
+  local p = {}
+  for _, k in ipairs(PROF_KEYS) do p[k] = { n = 0, ms = 0 } end
+  return p
+end
+local function prof_line(p, wall_ms, cpu_pct)
+  local parts = {}
+  for _, k in ipairs(PROF_KEYS) do
+    if p[k].n > 0 then parts[#parts + 1] = ("%s %.0f ms (%d)"):format(k, p[k].ms, p[k].n) end
+  end
+  return ("    profile over the turn's %.0f ms (CPU %.0f ms): %s\n"):format(wall_ms, cpu_pct * wall_ms / 100,
+    table.concat(parts, ", "))
+end
+
 -- ---- the coroutine driver -----------------------------------------------------------------------
 
 local co
@@ -339,6 +396,7 @@ local function run(n, turns)
   api.nvim_input("i") -- insert mode in the (now empty) input buffer, for the keys
   if not wait_until(function() return r.t_first ~= nil end, 10000, 1) then error("no first delta") end
   local c0, p0 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
+  if PROFILE then prof = prof_new() end
   local w0 = hrtime()
   -- keys: one "x" due every KEY_MS of wall time. A one-shot timer is armed for each due time;
   -- when it fires it feeds every key that fell due by then (keys due during a stall are fed
@@ -360,6 +418,7 @@ local function run(n, turns)
   arm()
   if not wait_until(function() return r.t_end ~= nil end, 120000, 20) then error("the turn did not complete") end
   local c1, p1 = proc_stat(SELF_PID), PARENT_PID and proc_stat(PARENT_PID)
+  r.prof, prof = prof, nil
   local w1 = hrtime()
   key_timer:stop()
   key_timer:close()
@@ -477,6 +536,7 @@ local function main()
   end
   -- warm-up: a 3-turn chat (module loading, the fake's first turn)
   run(3, gen_turns(3, "warm"))
+  if PROFILE then profile_hooks() end
   settle()
   ticks_reset()
   local t0 = hrtime()
@@ -493,6 +553,7 @@ local function main()
           f2(r.stall.p99), f2(r.stall.max), f1(r.cpu), r.ui_cpu and (" (TUI process %s%%)"):format(f1(r.ui_cpu)) or "",
           r.nkeys, f2(r.key.p50), f2(r.key.p99), f2(r.key.max), r.key_lost > 0 and (" (%d not arrived)"):format(r.key_lost) or "",
           f2(r.first_buf), f1(r.first_draw), f2(r.cr_ms), r.rss0, r.rss_open, r.rss1))
+      if r.prof then out(prof_line(r.prof, r.turn_ms, r.cpu)) end
     end
   end
   report(results, idle)
