@@ -480,9 +480,12 @@ local function report(results, idle)
   local kp99 = { m(S, function(r) return r.key.p99 end), m(B, function(r) return r.key.p99 end) }
   local first = { m(S, function(r) return r.first_buf end), m(B, function(r) return r.first_buf end) }
   local crs = { m(S, function(r) return r.cr_ms end), m(B, function(r) return r.cr_ms end) }
-  local grow = { m(S, function(r) return r.rss1 - r.rss0 end), m(B, function(r) return r.rss1 - r.rss0 end) }
+  -- RSS: the first run of each size only (not a median): later chats reuse memory that the
+  -- earlier ones' parses freed to malloc, so their growth is smaller (see the run lines).
+  local function growth(list, f) return list[1] and f(list[1]) or 0 / 0 end
+  local grow = { growth(S, function(r) return r.rss1 - r.rss0 end), growth(B, function(r) return r.rss1 - r.rss0 end) }
   local per1000 = (grow[2] - grow[1]) / (BIG - SMALL) * 1000 / 1024
-  local grow_open = { m(S, function(r) return r.rss_open - r.rss0 end), m(B, function(r) return r.rss_open - r.rss0 end) }
+  local grow_open = { growth(S, function(r) return r.rss_open - r.rss0 end), growth(B, function(r) return r.rss_open - r.rss0 end) }
   local per1000_open = (grow_open[2] - grow_open[1]) / (BIG - SMALL) * 1000 / 1024
   local res = { m(S, function(r) return r.resume_draw end), m(B, function(r) return r.resume_draw end) }
   local rescb = { m(S, function(r) return r.resume_cb end), m(B, function(r) return r.resume_cb end) }
@@ -496,8 +499,8 @@ local function report(results, idle)
   row("keystroke → input buffer p99, ms", f2, kp99[1], kp99[2], "< 16 at " .. BIG, yes(kp99[2] < 16))
   row("first token: core delivery → chat buffer, ms", f2, first[1], first[2], "< 2", yes(first[2] < 2 and first[1] < 2))
   row("<CR> → turn/start on the server's stdin, ms", f2, crs[1], crs[2], "< 2, flat", yes(crs[2] < 2 and crs[1] < 2))
-  rows[#rows + 1] = { "RSS per 1,000 turns: chat opened, MB", "", f1(per1000_open), "", "< 25", yes(per1000_open < 25) }
-  rows[#rows + 1] = { "RSS per 1,000 turns: + one streamed turn, MB", "", f1(per1000), "", "< 25", yes(per1000 < 25) }
+  rows[#rows + 1] = { "RSS per 1,000 turns: chat opened, MB (run 1)", "", f1(per1000_open), "", "< 25", yes(per1000_open < 25) }
+  rows[#rows + 1] = { "RSS per 1,000 turns: + one streamed turn, MB (run 1)", "", f1(per1000), "", "< 25", yes(per1000 < 25) }
   row("resume: chat.open → first redraw done, ms", f1, res[1], res[2], "< 50 at " .. BIG, yes(res[2] < 50))
   row("resume: longest callback, ms", f1, rescb[1], rescb[2], "< 16 at " .. BIG, yes(rescb[2] < 16))
 
@@ -506,7 +509,7 @@ local function report(results, idle)
   out(("| target | %d turns | %d turns | %d/%d | target | |\n| --- | --- | --- | --- | --- | --- |\n")
     :format(SMALL, BIG, BIG, SMALL))
   for _, x in ipairs(rows) do out(("| %s | %s | %s | %s | %s | %s |\n"):format(unpack(x))) end
-  out(("(RSS growth per chat, opened / after the turn, KB, median: %d / %d at %d turns, %d / %d at %d; key p50 %s / %s ms; first token drawn %s / %s ms; turn %s / %s ms)\n")
+  out(("(RSS growth of the first chat of each size, opened / after the turn, KB: %d / %d at %d turns, %d / %d at %d; key p50 %s / %s ms; first token drawn %s / %s ms; turn %s / %s ms)\n")
     :format(grow_open[1], grow[1], SMALL, grow_open[2], grow[2], BIG, f2(m(S, function(r) return r.key.p50 end)), f2(m(B, function(r) return r.key.p50 end)),
       f1(m(S, function(r) return r.first_draw end)), f1(m(B, function(r) return r.first_draw end)),
       f1(m(S, function(r) return r.turn_ms end)), f1(m(B, function(r) return r.turn_ms end))))
