@@ -434,6 +434,15 @@ local function run(n, turns)
   -- keys still in flight land within a second
   wait_until(function() return #key_got >= #key_due end, 3000, 10)
   r.keys_done = true
+  -- the streamed message must be in the chat buffer, whole, followed by the done line
+  do
+    local lines, want = api.nvim_buf_get_lines(chat_buf, 0, -1, false), vim.split(STREAM_TEXT, "\n", { plain = true })
+    local at
+    for i = #lines, 1, -1 do if lines[i] == want[1] then at = i break end end
+    r.text_ok = at ~= nil
+    for j = 1, #want do if not at or lines[at + j - 1] ~= want[j] then r.text_ok = false break end end
+    r.text_ok = r.text_ok and (lines[#lines] or ""):find("done", 1, true) ~= nil
+  end
   local lat = {}
   for k = 1, #key_due do lat[k] = ((key_got[k] or hrtime()) - key_due[k]) / 1e6 end
   table.sort(lat)
@@ -560,11 +569,12 @@ local function main()
     for _, n in ipairs(SIZES) do
       local r = run(n, history[n])
       table.insert(results[n], r)
-      out(("  run %d  %3d turns (%d lines): resume %s ms (open %s, longest callback %s)  turn %s ms  stall p50 %s p99 %s max %s ms  CPU %s%%%s  keys %d: p50 %s p99 %s max %s ms%s  first token buf %s drawn %s ms  <CR> → Rpc.request %s, → stdin %s ms  RSS %d → %d → %d KB\n")
+      out(("  run %d  %3d turns (%d lines): resume %s ms (open %s, longest callback %s)  turn %s ms  stall p50 %s p99 %s max %s ms  CPU %s%%%s  keys %d: p50 %s p99 %s max %s ms%s  first token buf %s drawn %s ms  <CR> → Rpc.request %s, → stdin %s ms  RSS %d → %d → %d KB%s\n")
         :format(i, n, r.lines, f1(r.resume_draw), f1(r.resume_open), f1(r.resume_cb), f1(r.turn_ms), f2(r.stall.p50),
           f2(r.stall.p99), f2(r.stall.max), f1(r.cpu), r.ui_cpu and (" (TUI process %s%%)"):format(f1(r.ui_cpu)) or "",
           r.nkeys, f2(r.key.p50), f2(r.key.p99), f2(r.key.max), r.key_lost > 0 and (" (%d not arrived)"):format(r.key_lost) or "",
-          f2(r.first_buf), f1(r.first_draw), f2(r.cr_req_ms), f2(r.cr_ms), r.rss0, r.rss_open, r.rss1))
+          f2(r.first_buf), f1(r.first_draw), f2(r.cr_req_ms), f2(r.cr_ms), r.rss0, r.rss_open, r.rss1,
+          r.text_ok and "" or "  TEXT CHECK FAILED: the streamed message is not in the chat buffer whole"))
       if r.prof then out(prof_line(r.prof, r.turn_ms, r.cpu)) end
     end
   end
