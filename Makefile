@@ -77,7 +77,7 @@ bench-ui: build
 	@$(NVIM07) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -c 'luafile $(ROOT)/bench/ui.lua' </dev/null
 
 # One streamed turn at the end of a 10- and a 500-turn chat, with the bundled markdown parsers
-# (issue 8; bench/README.md): 0.12 with its TUI in tmux, 0.10 headless. About 2 minutes.
+# (issue 8; bench/README.md): 0.12 with its TUI in tmux, 0.10 headless. About 1 minute.
 bench-long: build
 	@mkdir -p $(ROOT)/.testenv
 	@CODEX_BENCH_LOG=$(ROOT)/.testenv/bench-long-nvim012.txt bash $(ROOT)/scripts/nvim_ui_run.sh \
