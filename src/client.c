@@ -269,16 +269,19 @@ static void push_death_error(cx_client *c, lua_State *L) {
 
 static void fail_everything(cx_client *c, lua_State *L, int s);
 
+static void mark_dead(cx_client *c) {
+  c->dead = 1;
+  uv_timer_stop(&c->settle);
+  if (!c->exited || !c->stdin_closed) begin_kill(c);
+}
+
 /* The process is gone (or its output is): fail everything pending, once. */
 static void finalize_death(cx_client *c) {
   if (c->dead) return;
   lua_State *L = c->m->L;
   int top = lua_gettop(L);
   if (!push_state(c, L)) {
-    /* Nobody is left to tell; still release the request timers. */
-    c->dead = 1;
-    uv_timer_stop(&c->settle);
-    if (!c->exited || !c->stdin_closed) begin_kill(c);
+    mark_dead(c); /* nobody is left to tell */
     return;
   }
   fail_everything(c, L, lua_gettop(L));
@@ -289,9 +292,7 @@ static void finalize_death(cx_client *c) {
  * death error, each callback queued exactly once. */
 static void fail_everything(cx_client *c, lua_State *L, int s) {
   int top = lua_gettop(L);
-  c->dead = 1;
-  uv_timer_stop(&c->settle);
-  if (!c->exited || !c->stdin_closed) begin_kill(c);
+  mark_dead(c);
   push_death_error(c, L);
   int e = lua_gettop(L);
   lua_pushvalue(L, e);
@@ -865,10 +866,9 @@ static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, in
   char errbuf[160];
   if (encode_answer(c, L, lua_gettop(L), raw, &b, errbuf, sizeof errbuf) == 0) write_bytes(c, b.data, b.len);
   cx_strbuf_free(&b);
-  state_table(L, s, "requests");
-  lua_getfield(L, msg, "id");
+  lua_pushvalue(L, id);
   lua_pushnil(L);
-  lua_rawset(L, -3);
+  lua_rawset(L, reqs);
   lua_settop(L, top);
 }
 
@@ -1565,7 +1565,7 @@ int cx_client_spawn(lua_State *L) {
   cx_check_ms(L, 1, retry_max_ms);
   luaL_argcheck(L, retry_jitter >= 0 && retry_jitter <= 1, 1, "invalid_argument: retry.jitter must be in [0, 1]");
   int buf_total = opt_count(L, 1, "buffer_events", BUF_TOTAL);
-  size_t buf_bytes = cx_max_line(opt_field_number(L, 1, "buffer_bytes", BUF_BYTES));
+  size_t buf_bytes = cx_byte_limit(opt_field_number(L, 1, "buffer_bytes", BUF_BYTES));
 
   char **argv = calloc((size_t)argc + 1, sizeof *argv);
   if (!argv) return luaL_error(L, "out of memory");
@@ -1597,7 +1597,7 @@ int cx_client_spawn(lua_State *L) {
   c->buf_total = buf_total;
   c->buf_per_stream = buf_total < BUF_PER_STREAM ? buf_total : BUF_PER_STREAM;
   c->buf_bytes = buf_bytes;
-  cx_framer_init(&c->out_fr, cx_max_line(max_line), process_line, out_overflow, c);
+  cx_framer_init(&c->out_fr, cx_byte_limit(max_line), process_line, out_overflow, c);
   cx_framer_init(&c->err_fr, 65536, stderr_line, NULL, c);
 
   uv_pipe_init(m->loop, &c->in, 0);

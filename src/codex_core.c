@@ -273,7 +273,7 @@ static int l_framer(lua_State *L) {
   luaL_argcheck(L, max >= 1, 1, "max_line must be positive");
   framer_ud *u = lua_newuserdata(L, sizeof *u);
   memset(u, 0, sizeof *u);
-  cx_framer_init(&u->f, cx_max_line(max), framer_line, framer_overflow, u);
+  cx_framer_init(&u->f, cx_byte_limit(max), framer_line, framer_overflow, u);
   luaL_getmetatable(L, "codex.core.framer");
   lua_setmetatable(L, -2);
   return 1;

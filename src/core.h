@@ -50,8 +50,8 @@ static inline int cx_ms(double v, uint64_t *out) {
   *out = v >= 9223372036854775808.0 ? CX_MS_NEVER : (uint64_t)v;
   return 0;
 }
-/* A line limit in bytes; a huge value (math.huge) means no limit. */
-static inline size_t cx_max_line(double v) {
+/* A limit in bytes (max_line, buffer_bytes); a huge value (math.huge) means no limit. */
+static inline size_t cx_byte_limit(double v) {
   return !(v > 0) ? 0 : v >= (double)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)v;
 }
 /* luaL_checknumber + cx_ms for argument arg: raises "must be a non-negative number". */

@@ -126,6 +126,16 @@ function M.run_unbuilt(copy, commands)
 end
 
 local files = require("lib.files")
+
+--- The virtual text the chat's renderer put on a 0-based row of buf, joined.
+function M.virt_text(buf, row)
+  local marks = vim.api.nvim_buf_get_extmarks(buf, require("codex.ui.render").ns, { row, 0 }, { row, -1 }, { details = true })
+  local virt = {}
+  for _, m in ipairs(marks) do
+    for _, chunk in ipairs(m[4].virt_text or {}) do virt[#virt + 1] = chunk[1] end
+  end
+  return table.concat(virt)
+end
 M.read, M.write = files.read, files.write
 
 --- From here to the end of the enclosing describe, whatever the plugin reports at ERROR

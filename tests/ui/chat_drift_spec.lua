@@ -12,7 +12,6 @@ local NULL = vim.NIL
 describe("chat under protocol drift", function()
   local chat_mod = require("codex.ui.chat")
   local session = require("codex.session")
-  local render = require("codex.ui.render")
 
   local function wait(ms, cond, what)
     if not vim.wait(ms, cond, 10) then error("timed out waiting for " .. what, 2) end
@@ -86,14 +85,7 @@ describe("chat under protocol drift", function()
     nth = nth or 1
     for i, l in ipairs(api.nvim_buf_get_lines(c.buf, 0, -1, false)) do
       if l:find(pat) then nth = nth - 1 end
-      if nth == 0 then
-        local marks = api.nvim_buf_get_extmarks(c.buf, render.ns, { i - 1, 0 }, { i - 1, -1 }, { details = true })
-        local virt = {}
-        for _, m in ipairs(marks) do
-          for _, chunk in ipairs(m[4].virt_text or {}) do virt[#virt + 1] = chunk[1] end
-        end
-        return table.concat(virt)
-      end
+      if nth == 0 then return ui.virt_text(c.buf, i - 1) end
     end
     error("no line matches " .. pat .. " in:\n" .. ui.text(c.buf), 2)
   end

@@ -242,15 +242,7 @@ describe("chat buffer wiped", function()
         if l:find("^%*%*%$ .*seq 1 30") then return i - 1 end
       end
     end
-    local function status()
-      local row = header_row()
-      local marks = api.nvim_buf_get_extmarks(c.buf, require("codex.ui.render").ns, { row, 0 }, { row, -1 }, { details = true })
-      local virt = {}
-      for _, m in ipairs(marks) do
-        for _, chunk in ipairs(m[4].virt_text or {}) do virt[#virt + 1] = chunk[1] end
-      end
-      return table.concat(virt)
-    end
+    local function status() return ui.virt_text(c.buf, header_row()) end
     local function folded()
       return api.nvim_win_call(c.win, function() return vim.fn.foldclosed(header_row() + 3) end)
     end
