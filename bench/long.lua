@@ -23,17 +23,9 @@
 local uv, api = vim.uv or vim.loop, vim.api
 local hrtime = uv.hrtime
 
-local out_file = os.getenv("CODEX_BENCH_LOG")
-out_file = out_file and out_file ~= "" and assert(io.open(out_file, "a")) or io.stdout
-local function out(s)
-  out_file:write(s)
-  out_file:flush()
-end
-
-local src = debug.getinfo(1, "S").source:gsub("^@", "")
-if src:sub(1, 1) ~= "/" then src = uv.cwd() .. "/" .. src end
-local ROOT = src:match("^(.*)/bench/[^/]*$") or uv.cwd()
-if not ("," .. vim.o.runtimepath .. ","):find("," .. ROOT .. ",", 1, true) then vim.opt.runtimepath:prepend(ROOT) end
+-- (CODEX_BENCH_LOG and the runtimepath: bench/nvim_common.lua)
+local common = dofile((debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or ".") .. "/nvim_common.lua")
+local out, ROOT = common.out, common.ROOT
 
 local function env_num(name, default) return tonumber(os.getenv(name) or "") or default end
 local RUNS = env_num("CODEX_BENCH_RUNS", 3)

@@ -1,0 +1,20 @@
+-- bench/nvim_common.lua: what the Neovim benches (ui.lua, long.lua) share: where the figures
+-- go (CODEX_BENCH_LOG: a file, for a Neovim whose TUI owns stdout, as scripts/nvim_ui_run.sh
+-- runs 0.12) and the plugin's root, put on the runtimepath.
+local uv = vim.uv or vim.loop
+local M = {}
+
+local out_file = os.getenv("CODEX_BENCH_LOG")
+out_file = out_file and out_file ~= "" and assert(io.open(out_file, "a")) or io.stdout
+--- Writes s to the figures' destination at once.
+function M.out(s)
+  out_file:write(s)
+  out_file:flush()
+end
+
+local src = debug.getinfo(1, "S").source:gsub("^@", "")
+if src:sub(1, 1) ~= "/" then src = uv.cwd() .. "/" .. src end
+M.ROOT = src:match("^(.*)/bench/[^/]*$") or uv.cwd()
+if not ("," .. vim.o.runtimepath .. ","):find("," .. M.ROOT .. ",", 1, true) then vim.opt.runtimepath:prepend(M.ROOT) end
+
+return M
