@@ -236,12 +236,19 @@ function Rpc:request(method, params, opts, cb)
   opts = opts or {}
   local timeout = opts.timeout_ms or self.opts.request_timeout_ms or 120000
   return await.call(function(done)
-    self:_start(function(err)
-      if err then return done(err) end
+    local function send()
       self.core:request(method, params, done, {
         timeout_ms = timeout,
         stream = opts.stream and opts.stream:sink() or nil,
       })
+    end
+    -- On a ready client the request goes to stdin now: a hop through the loop would wait for
+    -- whatever it runs first (a redraw of a long chat), and done() comes from the response
+    -- anyway, never inside the caller's stack.
+    if self.state == "ready" then return send() end
+    self:_start(function(err)
+      if err then return done(err) end
+      send()
     end)
   end, cb, timeout > 0 and timeout + 1000 or nil, method)
 end

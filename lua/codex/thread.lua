@@ -59,6 +59,9 @@ end, 2)
 ---@return codex.TurnResult
 Thread.run = await.wrap(function(self, inp, opts)
   local t = self:turn(inp, opts)
+  -- Nobody can read this turn's events but its result, which is gathered as they pass: do
+  -- not keep them (a long turn would hold every delta until it ends).
+  t.stream:claim()
   return t:wait({ raise = not (opts and opts.raise == false) })
 end, 2)
 

@@ -19,7 +19,7 @@ local input = require("codex.input")
 ---@class codex.Turn
 ---@field id string
 ---@field thread_id string
----@field stream codex.Stream every event of the turn, ending with turn/completed
+---@field stream codex.Stream the turn's events, ending with turn/completed
 local Turn = {}
 Turn.__index = Turn
 
@@ -27,6 +27,17 @@ local M = {}
 
 local null = core.null
 local function val(v) if v == null then return nil end return v end
+
+--- Text pieces joined as they come, keeping few strings: a piece is merged into the one
+--- below it while it is at least as long, so appending n bytes copies O(n log n) bytes and
+--- holds O(log n) strings, however many deltas made them.
+local function text_add(stack, piece)
+  stack[#stack + 1] = piece
+  while #stack > 1 and #stack[#stack] >= #stack[#stack - 1] do
+    local top = table.remove(stack)
+    stack[#stack] = stack[#stack] .. top
+  end
+end
 
 ---@param client codex.Client
 ---@param thread_id string
@@ -36,14 +47,38 @@ local function val(v) if v == null then return nil end return v end
 function M.new(client, thread_id, result, stream)
   local self = setmetatable({ client = client, thread_id = thread_id, id = result.turn.id, stream = stream,
                               items = {}, start = result }, Turn)
-  -- Items by id, for approval handlers (req.item) and UIs.
-  stream:on(function(msg)
-    local p = msg.params
-    if (msg.method == "item/started" or msg.method == "item/completed") and type(p) == "table" and type(p.item) == "table"
-      and p.item.id ~= nil and p.item.id == p.item.id then -- (an item without an id cannot be looked up)
-      self.items[p.item.id] = p.item
+  -- What the TurnResult needs, gathered as events pass (the stream itself keeps no event
+  -- that its readers have read): completed items, the text of agent messages still going
+  -- (for partial_response), the last usage, the completion.
+  local acc = { items = {}, partial = {}, order = {} }
+  self._acc = acc
+  stream:observe(function(msg)
+    local p = type(msg.params) == "table" and msg.params or {}
+    local m = msg.method
+    if (m == "item/started" or m == "item/completed") and type(p.item) == "table" then
+      local id = p.item.id
+      -- Items by id, for approval handlers (req.item) and UIs (an item without an id
+      -- cannot be looked up).
+      if id ~= nil and id == id then self.items[id] = p.item end
+      if m == "item/completed" then
+        acc.items[#acc.items + 1] = p.item
+        if type(id) == "string" then acc.partial[id] = false end
+      end
+    elseif m == "item/agentMessage/delta" then
+      local id = p.itemId or ""
+      local text = acc.partial[id]
+      if text == nil then
+        text = {}
+        acc.partial[id] = text
+        acc.order[#acc.order + 1] = id
+      end
+      if text then text_add(text, type(p.delta) == "string" and p.delta or "") end
+    elseif m == "thread/tokenUsage/updated" then
+      acc.usage = p.tokenUsage
+    elseif m == "turn/completed" then
+      acc.completed = type(p.turn) == "table" and p.turn or {}
     end
-  end, true)
+  end)
   return self
 end
 
@@ -54,9 +89,11 @@ function Turn:item(item_id)
   return self.items[item_id]
 end
 
---- Iterates over every event of the turn, from its first, ending after turn/completed:
---- `for ev in turn:events() do print(ev.method) end`. Each call starts a new iteration.
---- Raises the transport error if the process dies first.
+--- Iterates over the events of the turn, ending after turn/completed:
+--- `for ev in turn:events() do print(ev.method) end`. The turn's first consumer (this, text(),
+--- on() or wait()) starts at its first event; each later call starts a new iteration at the
+--- oldest event some live iterator has not read yet (see codex.stream: read events are not
+--- kept). Raises the transport error if the process dies first.
 ---@param timeout_ms number|nil per event
 ---@return fun(): {method: string, params: table}|nil
 function Turn:events(timeout_ms)
@@ -77,8 +114,9 @@ function Turn:text(timeout_ms)
   end
 end
 
---- Calls fn(params, msg) for each event of this method ("*" for all), including those that
---- arrived before. Returns an unsubscribe function.
+--- Calls fn(params, msg) for each event of this method ("*" for all), first for those the
+--- turn still holds (all of them when this is its first consumer). Returns an unsubscribe
+--- function.
 ---@param method string
 ---@param fn fun(params: table, msg: table)
 ---@return fun()
@@ -88,27 +126,12 @@ function Turn:on(method, fn)
   end, true)
 end
 
---- The TurnResult, built from the events once the turn completed (protocol.md §8); nil before.
+--- The TurnResult, once the turn completed (protocol.md §8); nil before.
 ---@return codex.TurnResult|nil
 function Turn:result()
   if self._result then return self._result end
-  local completed, usage, items, partial = nil, nil, {}, {}
-  local done_ids = {}
-  for _, ev in ipairs(self.stream.events) do
-    local p = type(ev.params) == "table" and ev.params or {}
-    if ev.method == "item/completed" and type(p.item) == "table" then
-      items[#items + 1] = p.item
-      if type(p.item.id) == "string" then done_ids[p.item.id] = true end
-    elseif ev.method == "item/agentMessage/delta" then
-      local id = p.itemId or ""
-      if not partial[id] then partial[#partial + 1] = id; partial[id] = {} end
-      table.insert(partial[id], type(p.delta) == "string" and p.delta or "")
-    elseif ev.method == "thread/tokenUsage/updated" then
-      usage = p.tokenUsage
-    elseif ev.method == "turn/completed" then
-      completed = type(p.turn) == "table" and p.turn or {}
-    end
-  end
+  local acc = self._acc
+  local completed, items = acc.completed, acc.items
   if not completed then return nil end
   local final
   for i = #items, 1, -1 do
@@ -122,9 +145,9 @@ function Turn:result()
     end
   end
   local partial_text
-  for i = #partial, 1, -1 do
-    local id = partial[i]
-    if not done_ids[id] then partial_text = table.concat(partial[id]) break end
+  for i = #acc.order, 1, -1 do
+    local text = acc.partial[acc.order[i]]
+    if text then partial_text = table.concat(text) break end
   end
   self._result = {
     id = completed.id or self.id,
@@ -133,11 +156,12 @@ function Turn:result()
     final_response = final,
     partial_response = partial_text,
     items = items,
-    usage = usage,
+    usage = acc.usage,
     started_at = val(completed.startedAt),
     completed_at = val(completed.completedAt),
     duration_ms = val(completed.durationMs),
   }
+  self._acc = nil
   return self._result
 end
 
@@ -149,12 +173,7 @@ end
 ---@return codex.TurnResult
 Turn.wait = await.wrap(function(self, opts)
   opts = opts or {}
-  local r = self.stream:reader()
-  r.pos = #self.stream.events + 1
-  while not self.stream.ended do
-    if r:next(opts.timeout_ms) == nil then break end
-  end
-  if self.stream.err then error(self.stream.err, 0) end
+  self.stream:finished(opts.timeout_ms)
   local result = self:result()
   if not result then error(errors.new("transport_closed", "the turn ended without turn/completed"), 0) end
   if result.status == "failed" and opts.raise ~= false then

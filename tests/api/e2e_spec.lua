@@ -34,16 +34,22 @@ describe("api: turns", function()
     local kinds = {}
     for _, it in ipairs(r.items) do kinds[#kinds + 1] = it.type end
     expect.same(kinds, { "userMessage", "agentMessage" })
-    -- every event, in order, ending with turn/completed; a second iteration sees them again
-    local first, last, n = nil, nil, 0
-    for ev in turn:events(T) do
-      first, last, n = first or ev.method, ev.method, n + 1
-    end
-    expect.eq(last, "turn/completed")
+    -- text() read the whole turn: the stream holds nothing, a later iteration ends at once
+    expect.eq(turn.stream:held(), 0)
     local again = 0
     for _ in turn:events(T) do again = again + 1 end
-    expect.eq(again, n)
+    expect.eq(again, 0)
     expect.eq(turn:wait(), r, "wait() can be called again")
+  end)
+
+  it("turn:events() as the first reader sees every event, in order, ending with turn/completed", function()
+    local turn = thread:turn("hello")
+    turn:wait() -- waiting reads nothing: the events are still there for the first reader
+    local methods = {}
+    for ev in turn:events(T) do methods[#methods + 1] = ev.method end
+    expect.eq(methods[#methods], "turn/completed")
+    expect.truthy(#methods >= 6, "started, items, deltas, completed: " .. table.concat(methods, " "))
+    expect.eq(turn.stream:held(), 0, "what was read is not kept")
   end)
 
   it("turn:on gets this turn's events, including those before it was called", function()

@@ -2,9 +2,10 @@
 ---
 --- Each item is a block in the buffer with an extmark at the end of its body; text for an
 --- item is inserted at that mark (nvim_buf_set_text: O(delta), never a re-render), so items
---- may stream at the same time without mixing. Appends are queued and flushed at most once
---- per frame (config chat.frame_ms). The view follows the end only while the cursor is on
---- the last line. Long outputs and reasoning are folded (manual folds, never foldexpr).
+--- may stream at the same time without mixing. Appends are written at most once per frame
+--- (config chat.frame_ms): the first at once, what follows within the frame at its end.
+--- The view follows the end only while the cursor is on the last line. Long outputs and
+--- reasoning are folded (manual folds, never foldexpr).
 local M = {}
 
 local api = vim.api
@@ -182,6 +183,9 @@ end
 -- stays near a millisecond however fast text arrives. Explicit flush() calls write everything.
 M.FRAME_BYTES = 64 * 1024
 
+local hrtime = (vim.uv or vim.loop).hrtime
+local function now_ms() return hrtime() / 1e6 end
+
 -- vim.split is a Lua iterator; a plain find loop is 2-3x faster on large texts.
 local function split_lines(text)
   local out, n, pos = {}, 0, 1
@@ -197,7 +201,8 @@ local function split_lines(text)
   end
 end
 
---- Queues text for a block's body; it is written at the next frame.
+--- Queues text for a block's body: written now when nothing was written in the last
+--- frame_ms, else with the rest of the frame's text at its end.
 ---@param id string
 ---@param text string
 function R:append(id, text)
@@ -209,16 +214,23 @@ function R:append(id, text)
     self.order[#self.order + 1] = id
   end
   p[#p + 1] = text
-  if not self.scheduled then
-    self.scheduled = true
-    vim.defer_fn(function() self:_frame() end, self.opts.frame_ms)
+  if self.scheduled then return end
+  self.scheduled = true
+  local wait = (self.last_frame or -math.huge) + self.opts.frame_ms - now_ms()
+  if wait <= 0 then
+    -- Leading edge: nothing was written during the last frame, so this text goes out now
+    -- (a turn's first token is on screen at the next redraw); what follows within the
+    -- frame is coalesced into one write at its end.
+    return self:_frame()
   end
+  vim.defer_fn(function() self:_frame() end, math.ceil(wait))
 end
 
--- The frame timer's flush: at most FRAME_BYTES; the rest on the next loop iteration (a 0 ms
--- timer: vim.schedule would run it in the same pass over the event queue).
+-- A frame's flush: at most FRAME_BYTES; the rest on the next loop iteration (a 0 ms timer:
+-- vim.schedule would run it in the same pass over the event queue).
 function R:_frame()
   if not self.scheduled then return end -- an explicit flush() wrote it already
+  self.last_frame = now_ms()
   if self:flush(M.FRAME_BYTES) then
     self.scheduled = true
     vim.defer_fn(function() self:_frame() end, 0)
