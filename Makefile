@@ -63,6 +63,7 @@ test-asan: deps
 
 bench: deps build
 	@lua5.4 bench/router.lua
+	@lua5.4 bench/stream_mem.lua
 	@$(MAKE) --no-print-directory bench-ui
 	@$(MAKE) --no-print-directory bench-long
 

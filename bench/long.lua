@@ -511,7 +511,17 @@ end
 local function f2(x) return x ~= x and "–" or ("%.2f"):format(x) end
 local function f1(x) return x ~= x and "–" or ("%.1f"):format(x) end
 
-local function report(results, idle)
+-- Times the main thread went to sleep (voluntary context switches): each wake-up of an idle
+-- event loop is one, so a timer left running shows here (uv.walk cannot list Neovim's handles).
+local function sleeps()
+  for l in io.lines("/proc/self/status") do
+    local n = l:match("^voluntary_ctxt_switches:%s*(%d+)")
+    if n then return tonumber(n) end
+  end
+  return 0 / 0
+end
+
+local function report(results, idle, quiet)
   local S, B = results[SMALL], results[BIG]
   local function m(list, f) return med(list, f) end
   local rows = {}
@@ -548,6 +558,8 @@ local function report(results, idle)
   rows[#rows + 1] = { "RSS per 1,000 turns: + one streamed turn, MB (run 1)", "", f1(per1000), "", "< 25", yes(per1000 < 25) }
   row("resume: chat.open → first redraw done, ms", f1, res[1], res[2], "< 50 at " .. BIG, yes(res[2] < 50))
   row("resume: longest callback, ms", f1, rescb[1], rescb[2], "< 16 at " .. BIG, yes(rescb[2] < 16))
+  rows[#rows + 1] = { ("idle, %d chats open: main-loop wake-ups in %d s"):format(quiet.chats, quiet.secs), "", tostring(quiet.wakeups), "", "≈ 0 (≤ 5)", yes(quiet.wakeups <= 5) }
+  rows[#rows + 1] = { ("idle, %d chats open: Neovim CPU over %d s, ms"):format(quiet.chats, quiet.secs), "", ("%.0f"):format(quiet.cpu_ms), "", "≈ 0 (≤ 20)", yes(quiet.cpu_ms <= 20) }
 
   out(("\nNeovim %s (%s), medians of %d runs; idle floor of the %d ms timer: p99 %s, max %s ms\n")
     :format(NVIM, HEADLESS and "headless" or "TUI", RUNS, TICK_MS, f2(idle.p99), f2(idle.max)))
@@ -614,7 +626,15 @@ local function main()
       if r.prof then out(prof_line(r.prof, r.turn_ms, r.cpu)) end
     end
   end
-  report(results, idle)
+  -- Idle with every chat of the runs still open (hidden): the sampler stopped, nothing runs.
+  tick_timer:stop()
+  settle()
+  local quiet = { chats = #require("codex.ui.chat").all(), secs = 2 }
+  local c0, w0 = proc_stat(SELF_PID), sleeps()
+  sleep(quiet.secs * 1000)
+  quiet.cpu_ms = (proc_stat(SELF_PID) - c0) * 1000
+  quiet.wakeups = sleeps() - w0 - 1 -- (less the wake-up that ends this sleep)
+  report(results, idle, quiet)
 end
 
 local guard = vim.defer_fn(function() fail("timed out after 600 s") end, 600000)

@@ -574,15 +574,23 @@ end
 handlers["fake/flood"] = function(req)
   -- `count` notifications in writes of up to 4096 lines: global ones (method fake/n), or
   -- with `turns`, item/agentMessage/delta for `count` distinct turn ids nobody started.
-  -- With `bytes`, each delta carries that many bytes. The result comes last.
+  -- With `bytes`, each delta carries that many bytes. With `same_turn` (turn "flood"),
+  -- `item_every` K ends an item every K deltas (item/completed, then a new itemId), and
+  -- `complete` ends the turn (turn/completed). The result comes last.
   local p = req.params
   local count, pad = int(p.count, 0), string.rep("x", int(p.bytes, 0))
+  local every = int(p.item_every, 0)
   local lines = {}
   for i = 1, count do
     if p.turns then
       local turn = p.same_turn and "flood" or ("flood-" .. i)
+      local item = every > 0 and ("m" .. (i - 1) // every) or "m"
       lines[#lines + 1] = notif_line("item/agentMessage/delta",
-        obj("threadId", "t", "turnId", turn, "itemId", "m", "delta", pad))
+        obj("threadId", "t", "turnId", turn, "itemId", item, "delta", pad))
+      if every > 0 and (i % every == 0 or i == count) then
+        lines[#lines + 1] = notif_line("item/completed", obj("threadId", "t", "turnId", turn,
+          "item", obj("type", "agentMessage", "id", item, "text", "(" .. every .. " deltas)")))
+      end
     else
       lines[#lines + 1] = notif_line("fake/n", obj("i", i))
     end
@@ -590,6 +598,9 @@ handlers["fake/flood"] = function(req)
       send(table.concat(lines))
       lines = {}
     end
+  end
+  if p.turns and p.same_turn and p.complete then
+    lines[#lines + 1] = notif_line("turn/completed", obj("threadId", "t", "turn", obj("id", "flood", "status", "completed")))
   end
   lines[#lines + 1] = result_line(req.id, obj("count", count))
   send(table.concat(lines))
