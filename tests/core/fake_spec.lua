@@ -660,6 +660,18 @@ end)
 
 describe("fake: calls", function()
   after_each(cleanup)
+  it("a ready client writes a request at once, without a turn of the loop first", function()
+    local c = client()
+    c:start()
+    local before = c.core:status().pending
+    local got
+    c:request("fake/echo", { x = 1 }, nil, function(err, res) got = err or res end)
+    expect.eq(c.core:status().pending, before + 1, "the request is in flight when request() returns")
+    expect.falsy(got, "the callback never runs inside the caller's stack")
+    expect.truthy(host.wait(5000, function() return got end))
+    expect.same(got, { x = 1 })
+  end)
+
   it("initialize runs exactly once with concurrent starters", function()
     local c = client()
     local results = {}
