@@ -148,6 +148,8 @@ describe("chat markdown highlighting (Neovim " .. version .. ")", function()
       local c = markdown_chat()
       local got = groups_of(c.buf, "local function greet")
       expect.eq(#got, 0, "code without a parser: " .. dump(got))
+      got = groups_of(c.buf, "```lua")
+      expect.truthy(has(got, "CodexFence"), "the fence around it: " .. dump(got))
     end)
   end
 
