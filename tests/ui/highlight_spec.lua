@@ -20,6 +20,15 @@ local function find(buf, text)
   error(("no line with %q in the chat:\n%s"):format(text, ui.text(buf)), 2)
 end
 
+-- Row (0-based) of the last line that contains text.
+local function find_last(buf, text)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  for i = #lines, 1, -1 do
+    if lines[i]:find(text, 1, true) then return i - 1 end
+  end
+  error(("no line with %q in the chat"):format(text), 2)
+end
+
 local function hl_ns() return api.nvim_get_namespaces().codex_chat_hl end
 
 -- The highlight groups of the plugin's extmarks that cover (row, col).
@@ -131,17 +140,39 @@ describe("chat markdown highlighting (Neovim " .. version .. ")", function()
   end)
 
   if has_lua_parser() then
-    it("colours a complete lua fence with the lua parser (0.10+), once, inside the block only", function()
+    it("colours a complete lua fence with the lua parser (0.10+) once a window shows it, inside the block only", function()
       local hl = require("codex.ui.highlight")
       local blocks = hl.stats.blocks
       local c = markdown_chat()
-      local got = groups_of(c.buf, "local function greet")
-      expect.truthy(has_prefix(got, "@keyword"), "`local` is a lua keyword: " .. dump(got))
+      local got
+      wait_for(function()
+        vim.cmd("redraw") -- the block is coloured after the first redraw that shows it
+        got = groups_of(c.buf, "local function greet")
+        return has_prefix(got, "@keyword")
+      end, 5000, function() return "`local` is a lua keyword: " .. dump(got) end)
       got = groups_of(c.buf, "print(greet")
       expect.truthy(has_prefix(got, "@function"), "print is a function: " .. dump(got))
       expect.eq(hl.stats.blocks - blocks, 1, "one code block parsed")
       got = groups_of(c.buf, "```lua")
       expect.falsy(has_prefix(got, "@"), "the fence line is not lua: " .. dump(got))
+    end)
+
+    it("parses no code block that no window shows (a resumed chat's history)", function()
+      local hl = require("codex.ui.highlight")
+      local c = markdown_chat()
+      wait_for(function() vim.cmd("redraw") return has_prefix(groups_of(c.buf, "local function greet"), "@") end, 5000, "the shown block coloured")
+      c:hide()
+      local blocks = hl.stats.blocks
+      c:send("[[markdown]]")
+      ui.wait_idle(c)
+      vim.cmd("redraw")
+      ui.flush()
+      expect.eq(hl.stats.blocks, blocks, "no parse while the chat is hidden")
+      local r = find_last(c.buf, "local function greet")
+      expect.falsy(has_prefix(groups_at(c.buf, r, 0), "@"), "the new block is plain so far")
+      c:show()
+      wait_for(function() vim.cmd("redraw") return has_prefix(groups_at(c.buf, r, 0), "@keyword") end, 5000, "the block coloured once shown")
+      expect.eq(hl.stats.blocks, blocks + 1, "one parse")
     end)
   else
     it("leaves a lua fence's code plain where Neovim has no lua parser (0.7)", function()

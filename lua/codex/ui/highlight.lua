@@ -4,14 +4,20 @@
 --- O(buffer) per redraw and per edit. Instead, the renderer hands each line it wrote to this
 --- module once, and the spans of codex.ui.markdown become extmarks on our own namespace.
 --- Nothing here ever reads the buffer beyond the rows it is given, except a code block's own
---- rows, once, when its closing fence is written (then the block's language parser, if
---- Neovim has one, colours it: bounded by BLOCK_LINES / BLOCK_BYTES).
+--- rows, once: a complete block (its closing fence written) whose language Neovim has a
+--- parser for is coloured by that parser the first time a window shows it (bounded by
+--- BLOCK_LINES / BLOCK_BYTES). Lazily, because a parse and its captures cost about 1 ms and
+--- 200 extmarks per 8-line lua block: a resumed 500-turn chat would spend a second and 40 MB
+--- on blocks nobody scrolls back to.
 local M = {}
 
 local api = vim.api
 local md = require("codex.ui.markdown")
 
 M.ns = api.nvim_create_namespace("codex_chat_hl")
+-- Complete code blocks not coloured yet: one range mark each (no decoration), id → lang.
+M.code_ns = api.nvim_create_namespace("codex_chat_code")
+local waiting = {} ---@type table<integer, table<integer, string>> buf → mark id → lang
 
 -- Markdown spans sit below the code captures (tree-sitter's own default is 100).
 local PRIORITY = 90
@@ -135,15 +141,12 @@ local function lang_of(info)
   return lang
 end
 
---- Colours a complete code block (rows first..last, absolute) with its language's parser.
---- Once per block; nothing when there is no parser or the block is too big.
+--- Colours a code block (rows first..last, absolute) with its language's parser now.
 ---@param buf integer
 ---@param first integer
 ---@param last integer
----@param info string the fence's info word
-function M.code_block(buf, first, last, info)
-  if info == "" or md.is_diff(info) or last < first or last - first + 1 > M.BLOCK_LINES then return end
-  local lang = lang_of(info)
+---@param lang string a tree-sitter language with a highlights query
+function M.colour(buf, first, last, lang)
   local query = query_for(lang)
   if not query then return end
   local lines = api.nvim_buf_get_lines(buf, first, last + 1, false)
@@ -164,6 +167,61 @@ function M.code_block(buf, first, last, info)
     if parser.destroy then parser:destroy() end
   end)
 end
+
+--- A complete code block (rows first..last, absolute): coloured by its language's parser when
+--- a window first shows it. Nothing when there is no parser or the block is too big.
+---@param buf integer
+---@param first integer
+---@param last integer
+---@param info string the fence's info word
+function M.code_block(buf, first, last, info)
+  if info == "" or md.is_diff(info) or last < first or last - first + 1 > M.BLOCK_LINES then return end
+  local lang = lang_of(info)
+  if not query_for(lang) then return end
+  local id = api.nvim_buf_set_extmark(buf, M.code_ns, first, 0, { end_row = last, end_col = 0 })
+  waiting[buf] = waiting[buf] or {}
+  waiting[buf][id] = lang
+end
+
+-- Blocks of windows just drawn, coloured after the redraw (a decoration provider must not
+-- change the buffer); their new marks redraw them.
+local due, scheduled = {}, false
+local function colour_due()
+  scheduled = false
+  local list = due
+  due = {}
+  for _, d in ipairs(list) do
+    local buf, id = d[1], d[2]
+    local lang = waiting[buf] and waiting[buf][id]
+    if lang and api.nvim_buf_is_loaded(buf) then
+      waiting[buf][id], waiting[buf][-id] = nil, nil
+      local pos = api.nvim_buf_get_extmark_by_id(buf, M.code_ns, id, { details = true })
+      pcall(api.nvim_buf_del_extmark, buf, M.code_ns, id)
+      if pos[1] then M.colour(buf, pos[1], pos[3].end_row or pos[1], lang) end
+    end
+  end
+end
+
+api.nvim_set_decoration_provider(M.code_ns, {
+  on_win = function(_, _, buf, top, bot)
+    local w = waiting[buf]
+    if not w or next(w) == nil then return false end
+    -- a block starting BLOCK_LINES above the top may reach into the window (no "overlap"
+    -- option before 0.10)
+    local marks = api.nvim_buf_get_extmarks(buf, M.code_ns, { math.max(0, top - M.BLOCK_LINES), 0 }, { bot, -1 }, { details = true })
+    for _, m in ipairs(marks) do
+      if w[m[1]] and (m[4].end_row or m[2]) >= top and not w[-m[1]] then
+        w[-m[1]] = true -- (negative key: queued)
+        due[#due + 1] = { buf, m[1] }
+      end
+    end
+    if #due > 0 and not scheduled then
+      scheduled = true
+      vim.schedule(colour_due)
+    end
+    return false
+  end,
+})
 
 --- Highlights rows of a run: relative rows run.done … last, where row 0 is absolute row base.
 --- Rows before last are complete and committed; last too when complete, else it is drawn for
@@ -210,27 +268,35 @@ function M.lines(buf, row, lines)
   M.update(buf, row, M.new_run(), #lines - 1, true, lines)
 end
 
---- The marks, for a buffer that is about to be unloaded (with the renderer's snapshot).
+--- The marks and the code blocks still to colour, for a buffer that is about to be unloaded
+--- (with the renderer's snapshot).
 ---@param buf integer
----@return table[]
+---@return {marks: table[], code: table[]}
 function M.save(buf)
-  local out = {}
+  local out = { marks = {}, code = {} }
   for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.ns, 0, -1, { details = true })) do
     local d = m[4] or {}
     if d.hl_group then
-      out[#out + 1] = { m[2], m[3], d.end_row or m[2], d.end_col or m[3], d.hl_group, d.priority }
+      out.marks[#out.marks + 1] = { m[2], m[3], d.end_row or m[2], d.end_col or m[3], d.hl_group, d.priority }
     end
   end
+  local w = waiting[buf] or {}
+  for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.code_ns, 0, -1, { details = true })) do
+    if w[m[1]] then out.code[#out.code + 1] = { m[2], m[4].end_row or m[2], w[m[1]] } end
+  end
+  waiting[buf] = nil
   return out
 end
 
 --- Puts saved marks into the new buffer (same text as the saved one).
 ---@param buf integer
----@param saved table[]
+---@param saved {marks: table[], code: table[]}|nil
 function M.restore(buf, saved)
-  for _, m in ipairs(saved or {}) do
+  if not saved then return end
+  for _, m in ipairs(saved.marks) do
     pcall(api.nvim_buf_set_extmark, buf, M.ns, m[1], m[2], { end_row = m[3], end_col = m[4], hl_group = m[5], priority = m[6] })
   end
+  for _, c in ipairs(saved.code) do M.code_block(buf, c[1], c[2], c[3]) end
 end
 
 return M
