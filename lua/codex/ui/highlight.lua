@@ -103,6 +103,12 @@ local function mark(buf, row, s, e, group, priority, end_row)
   if ok then M.stats.marks = M.stats.marks + 1 end
 end
 
+-- A markdown span on a row just read (always in range: no pcall, the hot path).
+local function span_mark(buf, row, s)
+  api.nvim_buf_set_extmark(buf, M.ns, row, s[1], { end_row = row, end_col = s[2], hl_group = s[3], priority = PRIORITY })
+  M.stats.marks = M.stats.marks + 1
+end
+
 -- Fence info → tree-sitter language, for the usual names that differ.
 local ALIAS = { sh = "bash", shell = "bash", zsh = "bash", console = "bash", py = "python", js = "javascript",
   ts = "typescript", vimscript = "vim", viml = "vim", rs = "rust", yml = "yaml", ["c++"] = "cpp", md = "markdown" }
@@ -236,15 +242,16 @@ api.nvim_set_decoration_provider(M.code_ns, {
 function M.update(buf, base, run, last, complete, lines)
   local from = run.done
   if last < from then return end
-  -- The rows from `from` on carry at most the previous write's marks of its incomplete row.
-  api.nvim_buf_clear_namespace(buf, M.ns, base + from, base + last + 1)
+  -- The rows from `from` on carry at most the previous write's marks of its incomplete row
+  -- (none when the lines were just written whole).
+  if not lines then api.nvim_buf_clear_namespace(buf, M.ns, base + from, base + last + 1) end
   lines = lines or api.nvim_buf_get_lines(buf, base + from, base + last + 1, false)
   M.stats.rows = M.stats.rows + (last - from + 1)
   local state = run.md
   for i, line in ipairs(lines) do
     local rel = from + i - 1
     local spans, next_state, ev = md.line(line, state)
-    for _, s in ipairs(spans) do mark(buf, base + rel, s[1], s[2], s[3], PRIORITY) end
+    for k = 1, #spans do span_mark(buf, base + rel, spans[k]) end
     if rel < last or complete then
       if ev == "open" then
         run.open = rel

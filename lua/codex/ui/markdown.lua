@@ -105,6 +105,7 @@ end
 
 -- A fence line: indent, the marker run, the rest. nil when the line is not a fence.
 local function fence_of(line)
+  if not line:find("^%s*[`~]") then return nil end -- (most lines: one anchored test)
   local run, rest = line:match("^%s*(```+)(.*)$")
   if not run then run, rest = line:match("^%s*(~~~+)(.*)$") end
   if not run then return nil end
@@ -136,6 +137,7 @@ end
 function M.line(line, state)
   state = state or M.START
   local out = {}
+  if line == "" then return out, state, nil end
   local f = state.fence
   if f then
     local run, rest = fence_of(line)

@@ -293,6 +293,7 @@ function R:set_body(id, lines)
   if not hpos[1] or not epos[1] then return end
   local start = epos[1] - b.lines + 1
   api.nvim_buf_clear_namespace(self.buf, hl.ns, start, epos[1] + 1)
+  api.nvim_buf_clear_namespace(self.buf, hl.code_ns, start, epos[1] + 1)
   set_modifiable(self.buf, true)
   api.nvim_buf_set_lines(self.buf, start, epos[1] + 1, false, lines)
   set_modifiable(self.buf, false)
