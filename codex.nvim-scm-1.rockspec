@@ -39,5 +39,5 @@ build = {
     CODEX_INSTALL_LIBDIR = "$(LIBDIR)", -- → $(LIBDIR)/codex/core.so
     CODEX_INSTALL_LUADIR = "$(LUADIR)", -- → $(LUADIR)/codex/*.lua
   },
-  copy_directories = { "doc", "plugin", "syntax" },
+  copy_directories = { "doc", "plugin" },
 }

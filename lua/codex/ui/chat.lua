@@ -85,8 +85,11 @@ function Chat:_make_chat_buf()
   local buf = new_buf("codex://thread/" .. self.key, "codex")
   vim.bo[buf].modifiable = false
   vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
-  -- Markdown highlighting: treesitter where the parser exists (0.10), else the syntax file.
-  if vim.treesitter and vim.treesitter.start then pcall(vim.treesitter.start, buf, "markdown") end
+  -- Highlighting is the renderer's (codex.ui.highlight: extmarks set as text is written).
+  -- Neither tree-sitter nor a syntax file runs here: over a buffer holding a whole thread
+  -- both cost O(buffer) per redraw (issue 8). There is no syntax/codex.vim; "OFF" also keeps
+  -- out one the user may have.
+  vim.bo[buf].syntax = "OFF"
   map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
   map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
@@ -636,6 +639,7 @@ function Chat:item_completed(item, turn_id)
     local status = scalar(item.status)
     if status then r:set_status(id, { { one_line(status), "Comment" } }) end
   end
+  r:finish(id) -- its last line is complete now (a closing fence gets the block's colours)
 end
 
 function Chat:on_event(msg)

@@ -9,6 +9,7 @@
 local M = {}
 
 local api = vim.api
+local hl = require("codex.ui.highlight")
 local ns = api.nvim_create_namespace("codex_chat")
 M.ns = ns
 
@@ -46,7 +47,7 @@ end
 function R:snapshot()
   local buf = self.buf
   if not api.nvim_buf_is_loaded(buf) then return end
-  local saved = { lines = api.nvim_buf_get_lines(buf, 0, -1, false), marks = {} }
+  local saved = { lines = api.nvim_buf_get_lines(buf, 0, -1, false), marks = {}, hl = hl.save(buf) }
   for _, b in pairs(self.blocks) do
     for _, key in ipairs({ "mark", "header" }) do
       if b[key] then
@@ -73,6 +74,7 @@ function R:attach(buf)
   set_modifiable(buf, true)
   api.nvim_buf_set_lines(buf, 0, -1, false, saved.lines)
   set_modifiable(buf, false)
+  hl.restore(buf, saved.hl)
   for id, b in pairs(self.blocks) do
     local m, h = b.mark and saved.marks[b.mark], b.header and saved.marks[b.header]
     if b.mark and not (m and h) then
@@ -135,6 +137,7 @@ function R:append_lines(lines)
     row = n
   end
   set_modifiable(buf, false)
+  hl.lines(buf, row, lines)
   self:_follow(follow)
   return row
 end
@@ -159,7 +162,11 @@ function R:open_block(id, header, opts)
   end
   local mark = api.nvim_buf_set_extmark(self.buf, ns, body_row, 0, { right_gravity = true })
   local hmark = api.nvim_buf_set_extmark(self.buf, ns, hrow, 0, { right_gravity = false })
-  self.blocks[id] = { mark = mark, header = hmark, start_row = body_row, fold = opts.fold, empty = true, lines = 1 }
+  -- The body is highlighted as it grows, from the state the header left (a command's header
+  -- ends inside an open fence).
+  local run = hl.run_after(header)
+  self.blocks[id] = { mark = mark, header = hmark, start_row = body_row, fold = opts.fold, empty = true, lines = 1,
+    hl = run, hl_from = { md = run.md, open = run.open } }
   if opts.virt then self:set_status(id, opts.virt) end
   return self.blocks[id]
 end
@@ -275,6 +282,9 @@ function R:flush(limit)
       api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], lines)
       b.lines = b.lines + #lines - 1
       b.empty = false
+      -- the rows from the body's incomplete one to its new last (O(new text))
+      local last = pos[1] + #lines - 1
+      if b.hl then hl.update(buf, last - b.lines + 1, b.hl, b.lines - 1, false) end
     end
   end
   set_modifiable(buf, false)
@@ -294,12 +304,29 @@ function R:set_body(id, lines)
   local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
   if not hpos[1] or not epos[1] then return end
   local start = epos[1] - b.lines + 1
+  api.nvim_buf_clear_namespace(self.buf, hl.ns, start, epos[1] + 1)
+  api.nvim_buf_clear_namespace(self.buf, hl.code_ns, start, epos[1] + 1)
   set_modifiable(self.buf, true)
   api.nvim_buf_set_lines(self.buf, start, epos[1] + 1, false, lines)
   set_modifiable(self.buf, false)
   b.lines = #lines
+  if b.hl_from then
+    b.hl = hl.new_run(b.hl_from.md, b.hl_from.open)
+    hl.update(self.buf, start, b.hl, #lines - 1, false, lines)
+  end
   local last = lines[#lines] or ""
   api.nvim_buf_set_extmark(self.buf, ns, start + #lines - 1, #last, { id = b.mark, right_gravity = true })
+end
+
+--- Marks a block's body as complete: its last row is highlighted for good (a code fence that
+--- it closes gets its language's colours). Call when the item is completed.
+---@param id string
+function R:finish(id)
+  self:flush()
+  local b = self.blocks[id]
+  if not b or not b.hl or not b.mark or not api.nvim_buf_is_loaded(self.buf) then return end
+  local epos = api.nvim_buf_get_extmark_by_id(self.buf, ns, b.mark, {})
+  if epos[1] then hl.update(self.buf, epos[1] - b.lines + 1, b.hl, b.lines - 1, true) end
 end
 
 --- The row range of a block's body (0-based, inclusive).

@@ -1,0 +1,309 @@
+---@mod codex.ui.highlight  The chat buffer's highlighting, set by the renderer as it writes.
+---
+--- Issue 8: tree-sitter (or a syntax file) over the one buffer that holds a whole thread costs
+--- O(buffer) per redraw and per edit. Instead, the renderer hands each line it wrote to this
+--- module once, and the spans of codex.ui.markdown become extmarks on our own namespace.
+--- Nothing here ever reads the buffer beyond the rows it is given, except a code block's own
+--- rows, once: a complete block (its closing fence written) whose language Neovim has a
+--- parser for is coloured by that parser the first time a window shows it (bounded by
+--- BLOCK_LINES / BLOCK_BYTES). Lazily, because a parse and its captures cost about 1 ms and
+--- 200 extmarks per 8-line lua block: a resumed 500-turn chat would spend a second and 40 MB
+--- on blocks nobody scrolls back to.
+local M = {}
+
+local api = vim.api
+local md = require("codex.ui.markdown")
+
+M.ns = api.nvim_create_namespace("codex_chat_hl")
+-- Complete code blocks not coloured yet: one range mark each (no decoration), id → lang.
+M.code_ns = api.nvim_create_namespace("codex_chat_code")
+local waiting = {} ---@type table<integer, table<integer, string>> buf → mark id → lang
+
+-- Markdown spans sit below the code captures (tree-sitter's own default is 100).
+local PRIORITY = 90
+
+-- A code block's parser runs once, when the fence closes; bigger blocks stay plain.
+M.BLOCK_LINES = 400
+M.BLOCK_BYTES = 32 * 1024
+
+-- Every group links to one that exists on 0.7 as on 0.12 (the @markup.* groups do not).
+local LINKS = {
+  CodexHeading = "Title",
+  CodexSubheading = "Title",
+  CodexCode = "String",
+  CodexFence = "Delimiter",
+  CodexQuote = "Comment",
+  CodexQuoteMarker = "Delimiter",
+  CodexListMarker = "Special",
+  CodexTask = "Special",
+  CodexTaskDone = "Special",
+  CodexLink = "Underlined",
+  CodexUrl = "Comment",
+  CodexFooter = "Comment",
+  CodexDiffHunk = "Statement",
+  CodexDiffFile = "Type",
+}
+
+local function define_groups()
+  for name, link in pairs(LINKS) do api.nvim_set_hl(0, name, { link = link, default = true }) end
+  api.nvim_set_hl(0, "CodexBold", { bold = true, default = true })
+  api.nvim_set_hl(0, "CodexItalic", { italic = true, default = true })
+  -- Added/Removed exist from 0.10 on; before, the colours diff.vim gives +/- lines.
+  local has_added = vim.fn.hlexists("Added") == 1
+  api.nvim_set_hl(0, "CodexDiffAdd", { link = has_added and "Added" or "Identifier", default = true })
+  api.nvim_set_hl(0, "CodexDiffDelete", { link = has_added and "Removed" or "Special", default = true })
+end
+define_groups()
+-- :colorscheme clears the default links: set them again.
+api.nvim_create_autocmd("ColorScheme", {
+  group = api.nvim_create_augroup("CodexChatHighlights", { clear = true }),
+  callback = define_groups,
+})
+
+--- What a highlighted region carries from one write to the next.
+---@class codex.hl.Run
+---@field md codex.md.State markdown state after the last committed row
+---@field done integer rows committed (relative to the run's first row)
+---@field open integer|nil relative row of the open fence's line
+
+--- A run starting outside any fence (or in state, e.g. after a header that opened one).
+---@param state codex.md.State|nil
+---@param open integer|nil relative row of the fence that state is inside
+---@return codex.hl.Run
+function M.new_run(state, open)
+  return { md = state or md.START, done = 0, open = open }
+end
+
+--- The state after lines, for a run that starts after them (a block's header): the rows of
+--- the header are rows -#lines … -1 relative to the block's body.
+---@param lines string[]
+---@return codex.hl.Run
+function M.run_after(lines)
+  local _, state, _ = md.lines(lines)
+  local open
+  if state.fence then
+    for i = #lines, 1, -1 do
+      local _, st, ev = md.line(lines[i], md.START)
+      if ev == "open" and st.fence.char == state.fence.char then
+        open = i - 1 - #lines
+        break
+      end
+    end
+  end
+  return M.new_run(state, open)
+end
+
+-- Statistics for the tests and the bench: rows handed to spans, extmarks set.
+M.stats = { rows = 0, marks = 0, blocks = 0 }
+
+local function mark(buf, row, s, e, group, priority, end_row)
+  local ok = pcall(api.nvim_buf_set_extmark, buf, M.ns, row, s, {
+    end_row = end_row or row, end_col = e, hl_group = group, priority = priority,
+  })
+  if ok then M.stats.marks = M.stats.marks + 1 end
+end
+
+-- A markdown span on a row just read (always in range: no pcall, the hot path).
+local function span_mark(buf, row, s)
+  api.nvim_buf_set_extmark(buf, M.ns, row, s[1], { end_row = row, end_col = s[2], hl_group = s[3], priority = PRIORITY })
+  M.stats.marks = M.stats.marks + 1
+end
+
+-- Fence info → tree-sitter language, for the usual names that differ.
+local ALIAS = { sh = "bash", shell = "bash", zsh = "bash", console = "bash", py = "python", js = "javascript",
+  ts = "typescript", vimscript = "vim", viml = "vim", rs = "rust", yml = "yaml", ["c++"] = "cpp", md = "markdown" }
+
+local queries = {} -- lang → highlights query, or false (no parser / no query / too old)
+
+local function query_for(lang)
+  if queries[lang] ~= nil then return queries[lang] end
+  local q = false
+  local ts = vim.treesitter
+  -- The @capture.lang groups exist from 0.8 on; get_string_parser since 0.5.
+  if ts and ts.get_string_parser and vim.fn.has("nvim-0.8") == 1 and lang:find("^[%w_]+$") then
+    local L = ts.language or {}
+    local ok, r
+    if L.add then
+      ok, r = pcall(L.add, lang) -- 0.10: nothing or an error; 0.11+: true or nil, err
+      ok = ok and (r == true or (r == nil and vim.fn.has("nvim-0.11") == 0))
+    else
+      ok, r = pcall(ts.require_language, lang, nil, true)
+      ok = ok and r == true
+    end
+    if ok then
+      local get = ts.query.get or ts.query.get_query
+      local okq, query = pcall(get, lang, "highlights")
+      q = okq and query or false
+    end
+  end
+  queries[lang] = q
+  return q
+end
+
+local function lang_of(info)
+  local lang = ALIAS[info] or info
+  local get_lang = vim.treesitter and vim.treesitter.language and vim.treesitter.language.get_lang
+  if get_lang then lang = get_lang(lang) or lang end
+  return lang
+end
+
+--- Colours a code block (rows first..last, absolute) with its language's parser now.
+---@param buf integer
+---@param first integer
+---@param last integer
+---@param lang string a tree-sitter language with a highlights query
+function M.colour(buf, first, last, lang)
+  local query = query_for(lang)
+  if not query then return end
+  local lines = api.nvim_buf_get_lines(buf, first, last + 1, false)
+  local text = table.concat(lines, "\n")
+  if #text > M.BLOCK_BYTES then return end
+  M.stats.blocks = M.stats.blocks + 1
+  pcall(function()
+    local parser = vim.treesitter.get_string_parser(text, lang)
+    local tree = parser:parse()[1]
+    for id, node, meta in query:iter_captures(tree:root(), text, 0, -1) do
+      local name = query.captures[id]
+      if name:sub(1, 1) ~= "_" and name ~= "spell" and name ~= "nospell" and name ~= "conceal" then
+        local sr, sc, er, ec = node:range()
+        local prio = meta and (meta.priority or (meta[id] and meta[id].priority))
+        mark(buf, first + sr, sc, ec, "@" .. name .. "." .. lang, tonumber(prio) or 100, first + er)
+      end
+    end
+    if parser.destroy then parser:destroy() end
+  end)
+end
+
+--- A complete code block (rows first..last, absolute): coloured by its language's parser when
+--- a window first shows it. Nothing when there is no parser or the block is too big.
+---@param buf integer
+---@param first integer
+---@param last integer
+---@param info string the fence's info word
+function M.code_block(buf, first, last, info)
+  if info == "" or md.is_diff(info) or last < first or last - first + 1 > M.BLOCK_LINES then return end
+  local lang = lang_of(info)
+  if not query_for(lang) then return end
+  local id = api.nvim_buf_set_extmark(buf, M.code_ns, first, 0, { end_row = last, end_col = 0 })
+  waiting[buf] = waiting[buf] or {}
+  waiting[buf][id] = lang
+end
+
+-- Blocks of windows just drawn, coloured after the redraw (a decoration provider must not
+-- change the buffer); their new marks redraw them.
+local due, scheduled = {}, false
+local function colour_due()
+  scheduled = false
+  local list = due
+  due = {}
+  for _, d in ipairs(list) do
+    local buf, id = d[1], d[2]
+    local lang = waiting[buf] and waiting[buf][id]
+    if lang and api.nvim_buf_is_loaded(buf) then
+      waiting[buf][id], waiting[buf][-id] = nil, nil
+      local pos = api.nvim_buf_get_extmark_by_id(buf, M.code_ns, id, { details = true })
+      pcall(api.nvim_buf_del_extmark, buf, M.code_ns, id)
+      if pos[1] then M.colour(buf, pos[1], pos[3].end_row or pos[1], lang) end
+    end
+  end
+end
+
+api.nvim_set_decoration_provider(M.code_ns, {
+  on_win = function(_, _, buf, top, bot)
+    local w = waiting[buf]
+    if not w or next(w) == nil then return false end
+    -- a block starting BLOCK_LINES above the top may reach into the window (no "overlap"
+    -- option before 0.10)
+    local marks = api.nvim_buf_get_extmarks(buf, M.code_ns, { math.max(0, top - M.BLOCK_LINES), 0 }, { bot, -1 }, { details = true })
+    for _, m in ipairs(marks) do
+      if w[m[1]] and (m[4].end_row or m[2]) >= top and not w[-m[1]] then
+        w[-m[1]] = true -- (negative key: queued)
+        due[#due + 1] = { buf, m[1] }
+      end
+    end
+    if #due > 0 and not scheduled then
+      scheduled = true
+      vim.schedule(colour_due)
+    end
+    return false
+  end,
+})
+
+--- Highlights rows of a run: relative rows run.done … last, where row 0 is absolute row base.
+--- Rows before last are complete and committed; last too when complete, else it is drawn for
+--- now and drawn again next time (its text may still grow). lines, when given, are the rows'
+--- text (else read from the buffer: just these rows).
+---@param buf integer
+---@param base integer absolute row of the run's relative row 0
+---@param run codex.hl.Run
+---@param last integer relative row of the last row to highlight
+---@param complete boolean is row last complete?
+---@param lines string[]|nil the text of rows run.done … last
+function M.update(buf, base, run, last, complete, lines)
+  local from = run.done
+  if last < from then return end
+  -- The rows from `from` on carry at most the previous write's marks of its incomplete row
+  -- (none when the lines were just written whole).
+  if not lines then api.nvim_buf_clear_namespace(buf, M.ns, base + from, base + last + 1) end
+  lines = lines or api.nvim_buf_get_lines(buf, base + from, base + last + 1, false)
+  M.stats.rows = M.stats.rows + (last - from + 1)
+  local state = run.md
+  for i, line in ipairs(lines) do
+    local rel = from + i - 1
+    local spans, next_state, ev = md.line(line, state)
+    for k = 1, #spans do span_mark(buf, base + rel, spans[k]) end
+    if rel < last or complete then
+      if ev == "open" then
+        run.open = rel
+      elseif ev == "close" then
+        if run.open then M.code_block(buf, base + run.open + 1, base + rel - 1, state.fence.lang) end
+        run.open = nil
+      end
+      state = next_state
+      run.done = rel + 1
+    end
+  end
+  run.md = state
+end
+
+--- Highlights whole lines just written at row (append_lines): a run of their own.
+---@param buf integer
+---@param row integer
+---@param lines string[]
+function M.lines(buf, row, lines)
+  if #lines == 0 then return end
+  M.update(buf, row, M.new_run(), #lines - 1, true, lines)
+end
+
+--- The marks and the code blocks still to colour, for a buffer that is about to be unloaded
+--- (with the renderer's snapshot).
+---@param buf integer
+---@return {marks: table[], code: table[]}
+function M.save(buf)
+  local out = { marks = {}, code = {} }
+  for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.ns, 0, -1, { details = true })) do
+    local d = m[4] or {}
+    if d.hl_group then
+      out.marks[#out.marks + 1] = { m[2], m[3], d.end_row or m[2], d.end_col or m[3], d.hl_group, d.priority }
+    end
+  end
+  local w = waiting[buf] or {}
+  for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.code_ns, 0, -1, { details = true })) do
+    if w[m[1]] then out.code[#out.code + 1] = { m[2], m[4].end_row or m[2], w[m[1]] } end
+  end
+  waiting[buf] = nil
+  return out
+end
+
+--- Puts saved marks into the new buffer (same text as the saved one).
+---@param buf integer
+---@param saved {marks: table[], code: table[]}|nil
+function M.restore(buf, saved)
+  if not saved then return end
+  for _, m in ipairs(saved.marks) do
+    pcall(api.nvim_buf_set_extmark, buf, M.ns, m[1], m[2], { end_row = m[3], end_col = m[4], hl_group = m[5], priority = m[6] })
+  end
+  for _, c in ipairs(saved.code) do M.code_block(buf, c[1], c[2], c[3]) end
+end
+
+return M
