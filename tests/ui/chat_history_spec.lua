@@ -90,6 +90,10 @@ describe("chat history (resume)", function()
     local c = open(gen_turns(200))
     local row = row_of(c, "question 190")
     api.nvim_win_set_cursor(c.win, { row, 0 })
+    local function top_text()
+      return api.nvim_win_call(c.win, function() return vim.fn.getline(vim.fn.line("w0")) .. "|" .. vim.fn.getline(vim.fn.line("w0") + 1) end)
+    end
+    local top = top_text()
     local counts = {}
     local end_top = c.renderer.end_top
     c.renderer.end_top = function(r)
@@ -105,6 +109,7 @@ describe("chat history (resume)", function()
     expect.same(questions(c), range(161, 200))
     local cur = api.nvim_win_get_cursor(c.win)[1]
     expect.eq(lines(c)[cur], "question 190", "the same text under the cursor")
+    expect.eq(top_text(), top, "the same text at the top of the window")
     expect.match(lines(c)[1], "^_⋯ 160 earlier turns")
     -- the prepended commands' outputs are folded, like those rendered at the end
     api.nvim_win_call(c.win, function()
@@ -141,6 +146,11 @@ describe("chat history (resume)", function()
     vim.cmd("doautocmd WinScrolled")
     wait_for(function() return done == 2 end, 10000, "the scroll's load")
     expect.eq(headers(c), 60)
+    -- the window keeps showing what it showed (the old first turn, below the loaded ones), so
+    -- the top line is out of view until the user scrolls up again
+    local w0 = vim.fn.line("w0")
+    expect.truthy(w0 > 1, "the window left the top")
+    expect.truthy(vim.fn.line("w$") >= row_of(c, "question 41"), "the old first turn still in view")
     expect.same(questions(c), range(41, 100))
   end)
 
