@@ -176,6 +176,13 @@ end, 1)
 --- Logs out (account/logout).
 Client.logout = await.wrap(function(self) return self:request("account/logout") end, 0)
 
+-- This module runs in plain Lua too: no vim.deepcopy.
+local function shallow_copy(t)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  return out
+end
+
 local function with_defaults(params)
   -- Approvals always go to the user (or the script's handler), never to the server's
   -- automatic reviewer.
@@ -191,9 +198,20 @@ Client.thread_start = await.wrap(function(self, opts)
   return thread_mod.new(self, result)
 end, 1)
 
---- Resumes a stored thread; returns a Thread (with its turns in .info.turns).
+--- Resumes a stored thread; returns a Thread (with its turns in .info.turns, unless
+--- opts.exclude_turns). opts.initial_turns_page ({limit, sort_direction, items_view}, as for
+--- Thread:turns) asks for a first page of turns: Thread.initial_page.
 Client.thread_resume = await.wrap(function(self, id, opts)
+  local page = opts and opts.initial_turns_page
+  if page ~= nil then
+    if type(page) ~= "table" or page.cursor ~= nil then
+      error(errors.new("invalid_argument", "option initial_turns_page must be a table of limit, sort_direction, items_view"), 0)
+    end
+    opts = shallow_copy(opts)
+    opts.initial_turns_page = nil
+  end
   local params = options.params("thread_resume", opts)
+  if page ~= nil then params.initialTurnsPage = options.params("turns", page) end
   params.threadId = id
   return thread_mod.new(self, self:request("thread/resume", with_defaults(params)))
 end, 2)
@@ -214,6 +232,16 @@ end, 1)
 --- Reads a thread: {thread}. opts.include_turns for its turns.
 Client.thread_read = await.wrap(function(self, id, opts)
   return self:request("thread/read", { threadId = id, includeTurns = opts and opts.include_turns or nil })
+end, 2)
+
+--- One page of a thread's stored turns (thread/turns/list); see Thread:turns.
+---@param id string
+---@param opts codex.TurnsOptions|nil
+---@return codex.TurnsPage
+Client.thread_turns = await.wrap(function(self, id, opts)
+  local params = options.params("turns", opts)
+  params.threadId = id
+  return thread_mod.page(self:request("thread/turns/list", params))
 end, 2)
 
 Client.thread_archive = await.wrap(function(self, id)

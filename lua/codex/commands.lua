@@ -58,8 +58,41 @@ local function num(v) return type(v) == "number" and v or 0 end
 --- The turns of a thread/read result, if it has them.
 local function turns_of(read) return tbl(tbl(read) and tbl(read.thread) and read.thread.turns) end
 
-local function open_thread_chat(thread, turns)
-  chat_mod().open({ thread = thread, turns = turns, cwd = type(thread.info.cwd) == "string" and thread.info.cwd or nil })
+local function open_thread_chat(thread, turns, cursor)
+  chat_mod().open({ thread = thread, turns = turns, cursor = cursor, cwd = type(thread.info.cwd) == "string" and thread.info.cwd or nil })
+end
+
+--- The chat shows this many newest turns at first; a page of them is all that is fetched.
+local function page_size() return require("codex.config").get().chat.history_turns end
+
+--- A page's turns (newest first) oldest first, as the chat renders them.
+local function oldest_first(page)
+  local out = {}
+  for i = #page.turns, 1, -1 do out[#out + 1] = page.turns[i] end
+  return out
+end
+
+--- Opens a thread's chat with its whole history from thread/read (a server without paging).
+local function open_read(thread, fallback_turns)
+  client():thread_read(thread.id, { include_turns = true }, function(derr, read)
+    open_thread_chat(thread, (not derr and turns_of(read)) or fallback_turns)
+  end)
+end
+
+--- Resumes a thread with only its newest turns transferred (initialTurnsPage); a server that
+--- rejects or ignores paging gets the whole thread (resume, then thread/read).
+local function resume_paged(id)
+  local paged = { exclude_turns = true, initial_turns_page = { limit = page_size(), items_view = "full" } }
+  client():thread_resume(id, paged, function(perr, thread)
+    if not perr and thread.initial_page then
+      return open_thread_chat(thread, oldest_first(thread.initial_page), thread.initial_page.next_cursor)
+    end
+    if not perr then return open_read(thread, tbl(thread.info.turns)) end
+    client():thread_resume(id, nil, function(rerr, plain)
+      if rerr then return notify("resume failed: " .. err_text(rerr), vim.log.levels.ERROR) end
+      open_read(plain, tbl(plain.info.turns))
+    end)
+  end)
 end
 
 local function format_thread(t)
@@ -88,13 +121,7 @@ function M.sub.resume()
       if not t then return end
       local existing = chat_mod().find(t.id)
       if existing then return existing:show() end
-      client():thread_resume(t.id, nil, function(rerr, thread)
-        if rerr then return notify("resume failed: " .. err_text(rerr), vim.log.levels.ERROR) end
-        client():thread_read(t.id, { include_turns = true }, function(derr, read)
-          local turns = (not derr and turns_of(read)) or tbl(thread.info.turns)
-          open_thread_chat(thread, turns)
-        end)
-      end)
+      resume_paged(t.id)
     end)
   end)
 end
@@ -102,10 +129,12 @@ end
 function M.sub.fork()
   local c = current_thread_chat()
   if not c then return end
-  c.thread:fork(nil, function(err, fork)
+  -- The fork's turns are not sent back with it; its newest page is fetched (thread/read without paging).
+  c.thread:fork({ exclude_turns = true }, function(err, fork)
     if err then return notify("fork failed: " .. err_text(err), vim.log.levels.ERROR) end
-    client():thread_read(fork.id, { include_turns = true }, function(derr, read)
-      open_thread_chat(fork, not derr and turns_of(read) or nil)
+    fork:turns({ limit = page_size(), items_view = "full" }, function(perr, page)
+      if perr then return open_read(fork, nil) end
+      open_thread_chat(fork, oldest_first(page), page.next_cursor)
     end)
   end)
 end

@@ -9,7 +9,7 @@ local M = {}
 ---@field sandbox "read-only"|"workspace-write"|"danger-full-access" sandbox of new threads
 ---@field approval_policy string|table "untrusted"|"on-request"|"never"|{granular=…}
 ---@field auto_approve {commands: string[]|boolean, file_changes: string[]|boolean}|false rules that skip the prompt (off by default)
----@field chat {layout: "split"|"vsplit"|"float"|"current", width: number, height: number, input_height: integer, fold_output_lines: integer, frame_ms: integer}
+---@field chat {layout: "split"|"vsplit"|"float"|"current", width: number, height: number, input_height: integer, fold_output_lines: integer, frame_ms: integer, history_turns: integer}
 ---@field keymaps table<string, string|false> every key the plugin maps; false disables one
 ---@field login {method: "device"|"browser"|"apikey"}
 
@@ -31,6 +31,7 @@ M.defaults = {
     input_height = 5,
     fold_output_lines = 12, -- command output longer than this is folded
     frame_ms = 16, -- at most one render per chat per frame
+    history_turns = 20, -- a resumed chat shows this many newest turns; older ones load on demand, as many at a time
   },
   keymaps = {
     -- chat and input buffers (normal mode unless noted)
@@ -40,6 +41,7 @@ M.defaults = {
     stop = "<C-c>", -- chat and input: interrupt the running turn
     focus_approval = "<C-a>", -- chat and input: jump to the pending approval prompt
     close = "q", -- chat buffer: close the chat windows
+    load_earlier = "gK", -- chat buffer: load earlier turns of a resumed thread (scrolling to the top does too)
     -- approval window
     approval_choose = "<CR>", -- answer with the choice under the cursor
     approval_next_file = "]f",
@@ -104,7 +106,8 @@ function M.validate(c)
     typ("chat." .. k, c.chat[k], "number")
     if c.chat[k] <= 0 then fail("chat." .. k, "must be positive") end
   end
-  for _, k in ipairs({ "input_height", "fold_output_lines", "frame_ms" }) do typ("chat." .. k, c.chat[k], "number") end
+  for _, k in ipairs({ "input_height", "fold_output_lines", "frame_ms", "history_turns" }) do typ("chat." .. k, c.chat[k], "number") end
+  if c.chat.history_turns < 1 then fail("chat.history_turns", "must be at least 1") end
   for name, key in pairs(c.keymaps) do
     if M.defaults.keymaps[name] == nil then fail("keymaps." .. name, "is not a known keymap") end
     if key ~= false and type(key) ~= "string" then fail("keymaps." .. name, "must be a key (string) or false") end

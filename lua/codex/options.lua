@@ -45,6 +45,13 @@ M.specs = {
     timeout_ms = { false, "number" },
     raise = { false, "boolean" },
   },
+  -- thread/turns/list (and thread/resume's initialTurnsPage, which takes no cursor)
+  turns = {
+    cursor = { "cursor", "string" },
+    limit = { "limit", "number" },
+    sort_direction = { "sortDirection", "string" },
+    items_view = { "itemsView", "string" },
+  },
   thread_list = {
     limit = { "limit", "number" },
     cursor = { "cursor", "string" },

@@ -10,16 +10,39 @@ local turn_mod = require("codex.turn")
 ---@field client codex.Client
 ---@field info table the thread object from the server (name, preview, cwd, model, …)
 ---@field settings table the start/resume/fork result (model, sandbox, approvalPolicy, …)
+---@field initial_page codex.TurnsPage|nil the page resume returned for opts.initial_turns_page
 local Thread = {}
 Thread.__index = Thread
 
 local M = {}
 
+---@class codex.TurnsPage
+---@field turns table[] codex.proto.Turn objects, in the order asked for (default: newest first)
+---@field next_cursor string|nil continues in the same direction; nil after the last page
+---@field backwards_cursor string|nil continues in the other direction (sort_direction reversed)
+
+--- A thread/turns/list result (or resume's initialTurnsPage) as a codex.TurnsPage. The
+--- server sends JSON null for "no more": only strings count as cursors.
+---@param raw table|nil
+---@return codex.TurnsPage
+function M.page(raw)
+  raw = type(raw) == "table" and raw or {}
+  local turns = {}
+  for _, t in ipairs(type(raw.data) == "table" and raw.data or {}) do
+    if type(t) == "table" then turns[#turns + 1] = t end
+  end
+  local function cursor(v) return type(v) == "string" and v or nil end
+  return { turns = turns, next_cursor = cursor(raw.nextCursor), backwards_cursor = cursor(raw.backwardsCursor) }
+end
+
 ---@param client codex.Client
 ---@param result table a thread/start, resume or fork result
 ---@return codex.Thread
 function M.new(client, result)
-  return setmetatable({ client = client, id = result.thread.id, info = result.thread, settings = result }, Thread)
+  local t = setmetatable({ client = client, id = result.thread.id, info = result.thread, settings = result }, Thread)
+  -- thread/resume with initial_turns_page: the newest turns, and the cursor to older ones
+  if type(result.initialTurnsPage) == "table" then t.initial_page = M.page(result.initialTurnsPage) end
+  return t
 end
 
 ---@class codex.TurnOptions
@@ -79,6 +102,21 @@ end, 0)
 --- Reads the thread (thread/read); opts.include_turns for its turns and items.
 Thread.read = await.wrap(function(self, opts)
   return self.client:thread_read(self.id, opts)
+end, 1)
+
+---@class codex.TurnsOptions
+---@field cursor string|nil a next_cursor (or backwards_cursor) of an earlier page
+---@field limit integer|nil page size (server default 25; 0 gives 1)
+---@field sort_direction "desc"|"asc"|nil default "desc": newest turn first
+---@field items_view "full"|"summary"|"notLoaded"|nil default "summary" (user and agent messages only); "full" as in thread/read
+
+--- One page of the thread's stored turns (thread/turns/list). Items inside a turn are in
+--- their order; the turns are newest first unless opts.sort_direction = "asc".
+---@param opts codex.TurnsOptions|nil
+---@param cb fun(err: codex.Error|nil, page: codex.TurnsPage|nil)|nil
+---@return codex.TurnsPage
+Thread.turns = await.wrap(function(self, opts)
+  return self.client:thread_turns(self.id, opts)
 end, 1)
 
 --- Forks the thread into a new one (thread/fork); returns the new Thread.

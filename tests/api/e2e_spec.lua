@@ -313,6 +313,41 @@ describe("api: threads and models", function()
     expect.truthy(active[thread.id], "listed again after unarchive")
   end)
 
+  it("pages a thread's turns (thread/turns/list): newest first, cursors to the end; resume's first page", function()
+    local thread = client:thread_start()
+    for i = 1, 5 do thread:run("page " .. i) end
+    local function texts(page)
+      local out = {}
+      for _, t in ipairs(page.turns) do out[#out + 1] = t.items[1].content[1].text end
+      return out
+    end
+    local seen, cursor, pages = {}, nil, 0
+    repeat
+      local page = thread:turns({ limit = 2, cursor = cursor })
+      pages = pages + 1
+      expect.truthy(#page.turns <= 2, "at most limit turns")
+      for _, s in ipairs(texts(page)) do seen[#seen + 1] = s end
+      cursor = page.next_cursor
+    until cursor == nil or pages > 5
+    expect.eq(pages, 3)
+    expect.same(seen, { "page 5", "page 4", "page 3", "page 2", "page 1" })
+    local asc = client:thread_turns(thread.id, { limit = 2, sort_direction = "asc" })
+    expect.same(texts(asc), { "page 1", "page 2" })
+    -- summary (the default) carries the messages only; full carries every item
+    expect.eq(thread:turns({ limit = 1 }).turns[1].itemsView, "summary")
+    expect.eq(thread:turns({ limit = 1, items_view = "full" }).turns[1].itemsView, "full")
+    local resumed = client:thread_resume(thread.id, { exclude_turns = true, initial_turns_page = { limit = 2, items_view = "full" } })
+    expect.eq(#resumed.info.turns, 0, "exclude_turns: no turns in thread")
+    expect.same(texts(resumed.initial_page), { "page 5", "page 4" })
+    expect.eq(resumed.initial_page.turns[1].itemsView, "full")
+    local rest = resumed:turns({ cursor = resumed.initial_page.next_cursor, limit = 10 })
+    expect.same(texts(rest), { "page 3", "page 2", "page 1" })
+    expect.eq(rest.next_cursor, nil)
+    local ok, err = pcall(thread.turns, thread, { cursor = "not a cursor" })
+    expect.falsy(ok)
+    expect.eq(err.code, -32600)
+  end)
+
 end)
 
 describe("api: login", function()

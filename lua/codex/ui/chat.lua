@@ -68,6 +68,17 @@ local function loaded(buf) return buf ~= nil and api.nvim_buf_is_loaded(buf) end
 
 local augroup = api.nvim_create_augroup("CodexChat", { clear = true })
 
+-- Scrolling a chat to its top loads earlier turns (one autocmd for every chat: the check is
+-- cheap, and only chats with earlier turns look at their window).
+api.nvim_create_autocmd("WinScrolled", {
+  group = augroup,
+  callback = function()
+    for _, c in pairs(chats) do
+      if c:has_earlier() then c:_at_top() end
+    end
+  end,
+})
+
 -- The user may wipe (:bd, :bw) either buffer of a chat at any time, even mid-turn. The chat
 -- survives: the transcript is saved as the chat buffer unloads, the chat's other window
 -- closes, and new buffers (with the same text) are made at once, hidden; a running turn
@@ -93,6 +104,9 @@ function Chat:_make_chat_buf()
   map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
   map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
+  map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
+  -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled below).
+  api.nvim_create_autocmd("CursorMoved", { group = augroup, buffer = buf, callback = function() self:_at_top() end })
   by_buf[buf] = self
   watch(self, buf)
   return buf
@@ -221,6 +235,13 @@ function Chat:show()
     if shows(self.input_win, self.input_buf) then api.nvim_set_current_win(self.input_win) end
     return
   end
+  self.showing = true
+  local ok, err = pcall(self._show, self)
+  self.showing = false
+  if not ok then error(err, 0) end
+end
+
+function Chat:_show()
   local c = config.get().chat
   if c.layout == "float" then
     local w, h = size(c.width, vim.o.columns), size(c.height, vim.o.lines)
@@ -561,7 +582,8 @@ function Chat:item_started(item, turn_id, id)
   local t = str(item.type)
   if t == "userMessage" then
     local text = text_of(item.content)
-    if self.echo[1] == text then
+    -- (an older turn going in above is never the echo of a message just sent)
+    if not self.prepending and self.echo[1] == text then
       table.remove(self.echo, 1)
       r.blocks[id] = { skip = true }
       return
@@ -718,38 +740,172 @@ function Chat:turn_completed(turn)
   self:next_in_queue()
 end
 
---- Renders a stored thread's turns (from thread/read or resume).
----@param turns table[]
-function Chat:render_history(turns)
-  for _, turn in ipairs(list(turns)) do
-    if type(turn) == "table" then
-      for _, item in ipairs(list(turn.items)) do
-        if type(item) == "table" then
-          self:item_started(item, turn.id)
-          self:item_completed(item, turn.id)
-        end
-      end
-      local status = turn.status
-      if status == "interrupted" then
-        self.renderer:append_lines({ "", "_— interrupted_" })
-      elseif status == "failed" then
-        self.renderer:append_lines({ "", failure_line(turn) })
-      end
+--- Renders one stored turn (where the renderer writes: the end, or above with begin_top).
+function Chat:_render_turn(turn)
+  for _, item in ipairs(list(turn.items)) do
+    if type(item) == "table" then
+      self:item_started(item, turn.id)
+      self:item_completed(item, turn.id)
     end
   end
+  local status = turn.status
+  if status == "interrupted" then
+    self.renderer:append_lines({ "", "_— interrupted_" })
+  elseif status == "failed" then
+    self.renderer:append_lines({ "", failure_line(turn) })
+  end
+end
+
+-- Older turns go in above the transcript this many per callback (a slice of 10 generated
+-- turns renders in 1-4 ms), a 0 ms timer between slices so input and redraws get their turn.
+M.SLICE_TURNS = 10
+
+--- Renders a stored thread's turns (from thread/read or resume), oldest first: only the
+--- newest chat.history_turns now; the others, and those behind opts.cursor (a thread/turns/list
+--- cursor to turns older than these), wait above a line that loads them (load_earlier).
+---@param turns table[]
+---@param opts {cursor: string|nil}|nil
+function Chat:render_history(turns, opts)
+  local all = {}
+  for _, turn in ipairs(list(turns)) do
+    if type(turn) == "table" then all[#all + 1] = turn end
+  end
+  local keep = config.get().chat.history_turns
+  local first = math.max(1, #all - keep + 1)
+  self.older = {}
+  for i = 1, first - 1 do self.older[i] = all[i] end
+  self.older_cursor = opts and type(opts.cursor) == "string" and opts.cursor or nil
+  self.oldest_turn = all[first] and all[first].id
+  if self:has_earlier() then self.renderer:set_banner(self:_banner_text()) end
+  for i = first, #all do self:_render_turn(all[i]) end
   self.renderer:flush()
+end
+
+--- Are there turns older than the transcript shows (in memory or on the server)?
+function Chat:has_earlier()
+  return self.older ~= nil and (#self.older > 0 or self.older_cursor ~= nil)
+end
+
+function Chat:_banner_text()
+  if self.loading then return "_⋯ loading earlier turns…_" end
+  local n = #self.older
+  local what = self.older_cursor and (n > 0 and (n .. "+ earlier turns") or "earlier turns")
+    or (n == 1 and "1 earlier turn" or (n .. " earlier turns"))
+  local key = config.get().keymaps.load_earlier
+  return ("_⋯ %s: %sscroll up to load_"):format(what, key and (key .. " or ") or "")
+end
+
+--- The chat window's view, to keep it steady while lines go in above it.
+function Chat:_view()
+  if not self:visible() then return nil end
+  return api.nvim_win_call(self.win, function() return vim.fn.winsaveview() end)
+end
+
+--- k lines went in (or out, k < 0) at 0-based row `at`: the same text stays under the cursor
+--- and at the top of the window.
+function Chat:_shift_view(view, at, k)
+  if not view or k == 0 or not self:visible() then return end
+  local lnum = view.lnum > at and view.lnum + k or math.max(1, at + k) -- on the banner: next to it
+  local top = math.max(1, view.topline + k)
+  api.nvim_win_call(self.win, function()
+    vim.fn.winrestview({ lnum = lnum, col = view.col, topline = top })
+  end)
+end
+
+--- The window shows the top (the "earlier turns" line): load them.
+function Chat:_at_top()
+  -- (not while show() makes the window: it starts at the top, then goes to the end)
+  if self.showing or not self:has_earlier() or self.loading or not self:visible() then return end
+  if api.nvim_win_call(self.win, function() return vim.fn.line("w0") end) == 1 then self:load_earlier() end
+end
+
+--- Loads the next chat.history_turns older turns (from memory, else the next thread/turns/list
+--- page; without paging on the server, from thread/read) and puts them in above the
+--- transcript, a slice per callback. cb() when they are in.
+---@param cb fun()|nil
+function Chat:load_earlier(cb)
+  if self.loading then
+    self.load_waiters[#self.load_waiters + 1] = cb -- the load under way is the one asked for
+    return
+  end
+  if not self:has_earlier() then
+    if cb then cb() end
+    return
+  end
+  self.loading, self.load_waiters = true, { cb }
+  local n = config.get().chat.history_turns
+  if #self.older > 0 or not self.thread then
+    return self:_prepend(n)
+  end
+  self.renderer:set_banner(self:_banner_text())
+  self.thread:turns({ cursor = self.older_cursor, limit = n, items_view = "full" }, function(err, page)
+    if not err then
+      for i = #page.turns, 1, -1 do self.older[#self.older + 1] = page.turns[i] end -- newest first: reverse
+      self.older_cursor = page.next_cursor
+      return self:_prepend(n)
+    end
+    -- No thread/turns/list (older server) or a stale cursor: the whole thread, once.
+    self.thread:read({ include_turns = true }, function(rerr, read)
+      local turns = not rerr and type(read) == "table" and type(read.thread) == "table" and list(read.thread.turns) or {}
+      self.older, self.older_cursor = {}, nil
+      for i, t in ipairs(turns) do
+        if type(t) == "table" and t.id == self.oldest_turn then
+          for j = 1, i - 1 do self.older[j] = turns[j] end
+          break
+        end
+      end
+      if rerr then notify("could not load earlier turns: " .. err_text(rerr), vim.log.levels.WARN) end
+      self:_prepend(n)
+    end)
+  end)
+end
+
+--- Puts the newest n of self.older in above the transcript, M.SLICE_TURNS per callback.
+function Chat:_prepend(n)
+  local batch = {}
+  local from = math.max(1, #self.older - n + 1)
+  for i = from, #self.older do batch[#batch + 1] = self.older[i] end
+  for i = #self.older, from, -1 do self.older[i] = nil end
+  if batch[1] then self.oldest_turn = batch[1].id end
+  local r = self.renderer
+  local at = r.banner and 1 or 0 -- the row the next slice goes in at (below the earlier ones)
+  local i = 1
+  local function slice()
+    if not r:_live() then return end
+    local view, before = self:_view(), api.nvim_buf_line_count(self.buf)
+    r:begin_top(at)
+    self.prepending = true
+    local last = math.min(#batch, i + M.SLICE_TURNS - 1)
+    for j = i, last do self:_render_turn(batch[j]) end
+    r:flush()
+    self.prepending = false
+    r:end_top()
+    local k = api.nvim_buf_line_count(self.buf) - before
+    self:_shift_view(view, at, k)
+    at, i = at + k, last + 1
+    if i <= #batch then return vim.defer_fn(slice, 0) end
+    self.loading = false
+    view = self:_view()
+    local gone = r:set_banner(self:has_earlier() and self:_banner_text() or nil)
+    self:_shift_view(view, 0, gone)
+    events.emit("ChatHistoryLoaded", { thread_id = self.thread_id, turns = #batch })
+    for _, f in ipairs(self.load_waiters) do f() end
+  end
+  slice()
 end
 
 -- ---- module API ------------------------------------------------------------------------
 
 --- Opens a chat: a new one, or for a given Thread (with its history rendered).
----@param opts {cwd: string|nil, thread: codex.Thread|nil, turns: table[]|nil, show: boolean|nil}|nil
+--- With turns, only the newest chat.history_turns are rendered now; opts.cursor (a
+--- thread/turns/list cursor to turns older than opts.turns) lets load_earlier fetch more.
+---@param opts {cwd: string|nil, thread: codex.Thread|nil, turns: table[]|nil, cursor: string|nil, show: boolean|nil}|nil
 ---@return codex.Chat
 function M.open(opts)
   opts = opts or {}
   local existing = opts.thread and chats[opts.thread.id]
   local chat = existing or create(opts)
-  if not existing and opts.turns then chat:render_history(opts.turns) end
+  if not existing and (opts.turns or opts.cursor) then chat:render_history(opts.turns or {}, { cursor = opts.cursor }) end
   if opts.show ~= false then chat:show() end
   return chat
 end

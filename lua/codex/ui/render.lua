@@ -123,13 +123,18 @@ end
 function R:append_lines(lines)
   self:flush()
   if not self:_live() then return 0 end
-  local follow = self:_followers()
+  local top = self.top and api.nvim_buf_get_extmark_by_id(self.buf, ns, self.top, {})[1]
+  -- Writing above the end moves nobody to the end; the caller keeps the view (see begin_top).
+  local follow = top and {} or self:_followers()
   local buf = self.buf
   set_modifiable(buf, true)
   local n = api.nvim_buf_line_count(buf)
   local first = api.nvim_buf_get_lines(buf, 0, 1, false)[1]
   local row
-  if n == 1 and first == "" then
+  if top then
+    api.nvim_buf_set_lines(buf, top, top, false, lines) -- the mark (right gravity) moves below them
+    row = top
+  elseif n == 1 and first == "" then
     api.nvim_buf_set_lines(buf, 0, 1, false, lines)
     row = 0
   else
@@ -140,6 +145,52 @@ function R:append_lines(lines)
   hl.lines(buf, row, lines)
   self:_follow(follow)
   return row
+end
+
+--- From now on (until end_top) lines and blocks are written above the given row instead of
+--- at the end: at a mark that moves down past each write, so successive writes stay in order
+--- (a slice of older turns goes in above the transcript). Block marks work as at the end; the
+--- row must start a line no block mark sits on (the transcript's blank spacer line).
+---@param row integer 0-based
+function R:begin_top(row)
+  self:end_top()
+  self.top = api.nvim_buf_set_extmark(self.buf, ns, row, 0, { right_gravity = true })
+end
+
+--- Back to writing at the end.
+function R:end_top()
+  if self.top then pcall(api.nvim_buf_del_extmark, self.buf, ns, self.top) end
+  self.top = nil
+end
+
+--- A line kept at the top of the buffer (row 0) above the transcript, e.g. "earlier turns";
+--- text nil removes it. Returns the change in line count (+1, -1 or 0).
+---@param text string|nil
+---@return integer
+function R:set_banner(text)
+  if not self:_live() then return 0 end
+  local buf = self.buf
+  set_modifiable(buf, true)
+  local delta = 0
+  if text and self.banner then
+    -- set_text within row 0: marks on the rows below stay where they are
+    local old = api.nvim_buf_get_lines(buf, 0, 1, false)[1] or ""
+    api.nvim_buf_set_text(buf, 0, 0, 0, #old, { text })
+  elseif text then
+    local n = api.nvim_buf_line_count(buf)
+    if n == 1 and api.nvim_buf_get_lines(buf, 0, 1, false)[1] == "" then
+      api.nvim_buf_set_lines(buf, 0, 1, false, { text }) -- an empty buffer: its one line
+    else
+      api.nvim_buf_set_lines(buf, 0, 0, false, { text })
+      delta = 1
+    end
+  elseif self.banner then
+    api.nvim_buf_set_lines(buf, 0, 1, false, {})
+    delta = -1
+  end
+  set_modifiable(buf, false)
+  self.banner = text ~= nil
+  return delta
 end
 
 --- Starts a block for an item: header lines, then an empty body whose end is tracked.
