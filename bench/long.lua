@@ -38,7 +38,6 @@ for s in (os.getenv("CODEX_BENCH_SIZES") or "10,500"):gmatch("%d+") do SIZES[#SI
 local SMALL, BIG = SIZES[1], SIZES[#SIZES]
 local PROMPT = "Continue with the next step."
 local HEADLESS = #api.nvim_list_uis() == 0
-local NO_TS = os.getenv("CODEX_BENCH_NO_TS") == "1" -- stop tree-sitter on the chat buffer (a comparison, not the bench)
 
 local version = vim.version()
 local NVIM = ("%d.%d.%d"):format(version.major, version.minor, version.patch)
@@ -370,7 +369,6 @@ local function run(n, turns)
   -- resume: chat.open with the turns, until the first redraw after it returned
   local t0 = hrtime()
   local chat = chat_mod.open({ thread = thread, turns = turns, show = true })
-  if NO_TS then vim.treesitter.stop(chat.buf) end
   r.t_opened = hrtime()
   r.resume_open = (r.t_opened - t0) / 1e6
   if not wait_until(function() return first_draw_after(r.t_opened) ~= nil end, 30000, 1) then
@@ -380,6 +378,28 @@ local function run(n, turns)
   r.resume_draw = (t_drawn - t0) / 1e6
   sleep(30)
   r.resume_cb = stalls(t0, t_drawn).max
+  r.lines_open = api.nvim_buf_line_count(chat.buf)
+  -- Resume shows only the newest chat.history_turns; one "load earlier turns" (as gK or
+  -- scrolling to the top does) puts the next ones in above, in deferred slices: from the call
+  -- to the redraw after the last slice, and the longest callback over that span (all slices).
+  if chat:has_earlier() then
+    local done
+    local t_load = hrtime()
+    chat:load_earlier(function() done = hrtime() end)
+    if not wait_until(function() return done ~= nil and first_draw_after(done) ~= nil end, 30000, 1) then
+      error("load_earlier did not finish")
+    end
+    r.load_draw = (first_draw_after(done) - t_load) / 1e6
+    sleep(30)
+    r.load_cb = stalls(t_load, first_draw_after(done)).max
+  end
+  -- Then the rest, so the streamed turn goes into a buffer holding all n turns, as a chat
+  -- that grew over a working day (or was scrolled back to its start) has them.
+  while chat:has_earlier() do
+    local done
+    chat:load_earlier(function() done = true end)
+    if not wait_until(function() return done end, 30000, 1) then error("load_earlier did not finish") end
+  end
   r.lines = api.nvim_buf_line_count(chat.buf)
   -- Wait until Neovim is idle again (0.12 parses the opened buffer asynchronously), so the
   -- turn's CPU is the turn's: 100 ms windows until one uses < 20 ms of CPU (at most 10 s).
@@ -488,20 +508,6 @@ local function run(n, turns)
   sleep(50)
   api.nvim_buf_set_lines(input_buf, 0, -1, false, { "" })
   cur = nil
-  -- Resume shows only the newest chat.history_turns; one "load earlier turns" (as gK or
-  -- scrolling to the top does) puts the next ones in above, in deferred slices: from the call
-  -- to the redraw after the last slice, and the longest callback over that span (all slices).
-  if chat:has_earlier() then
-    local done
-    local t_load = hrtime()
-    chat:load_earlier(function() done = hrtime() end)
-    if not wait_until(function() return done ~= nil and first_draw_after(done) ~= nil end, 30000, 1) then
-      error("load_earlier did not finish")
-    end
-    r.load_draw = (first_draw_after(done) - t_load) / 1e6
-    sleep(30)
-    r.load_cb = stalls(t_load, first_draw_after(done)).max
-  end
   chat:hide() -- the chat lives on (as the plugin keeps it), hidden: its memory stays counted
   settle()
   r.rss1 = rss_kb()
@@ -601,7 +607,7 @@ local function main()
   if lf then lf:close() end
   out(("# bench/long.lua  Neovim %s %s  %dx%d  markdown parsers: %s%s  stream: %d deltas of %d B every %d ms (%.1f KB)  keys every %d ms  load: %s\n")
     :format(NVIM, HEADLESS and "headless" or "TUI", vim.o.columns, vim.o.lines, ts and "yes" or "NO",
-      NO_TS and " (CODEX_BENCH_NO_TS: stopped on the chat buffer)" or "", #STREAM_DELTAS,
+      "", #STREAM_DELTAS,
       #FIRST_DELTA, DELAY, #STREAM_TEXT / 1024, KEY_MS, uptime))
   client:start()
   -- <CR> → turn/start counts to the core's request (it writes to the app-server's stdin at
