@@ -783,10 +783,11 @@ describe("fake: Neovim", function()
     c:request("fake/echo", {}, nil, function() check("response"); done = true end)
     expect.truthy(host.wait(2000, function() return done end))
     local s = c:watch("turn:w")
+    local events = s:iter(2000) -- (its reader first: a stream keeps events for its readers only)
     s:on(function() check("stream") end)
     local r = c:request("turn/start", { threadId = "t", fakeTurnId = "w" })
     local n = 0
-    for _ in s:iter(2000) do n = n + 1 end
+    for _ in events do n = n + 1 end
     expect.eq(n, 4)
     c:request("fake/server_request", { method = "item/tool/call", params = { threadId = "t" } })
     expect.truthy(host.wait(2000, function() return req ~= nil end))
