@@ -38,9 +38,10 @@ describe("host", function()
       end)
       expect.truthy(vim.wait(5000, function() return done end, 5))
       local s = c:watch("turn:zz")
+      local r = s:reader() -- (first: a stream keeps events for its readers only)
       s:on(function() seen.stream = vim.in_fast_event() end)
       c:request("fake/interleave", { turns = { "zz" }, deltas = 3 })
-      while s:next(5000) do end
+      while r:next(5000) do end
       c:close()
       expect.same(seen, { notif = false, response = false, stream = false })
     end)
