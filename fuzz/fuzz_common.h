@@ -1,5 +1,5 @@
 /* fuzz/fuzz_common.h: what the libFuzzer harnesses share: a bare Lua 5.4 state with the two
- * values the codec needs (the null sentinel and the array-marker metatable, as codex_core.c
+ * values the codec needs (the null sentinel and the array-marker metatable, as module.c
  * sets them up), and a strict deep comparison of decoded values. */
 #ifndef CODEX_FUZZ_COMMON_H
 #define CODEX_FUZZ_COMMON_H

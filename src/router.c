@@ -51,7 +51,9 @@ void cx_router_protocol_error(cx_client *c, lua_State *L, int s, const char *fmt
 /* ---- streams ------------------------------------------------------------------------------- */
 
 /* For a notification scoped to a turn or a login, pushes its raw id and returns the kind + 1;
- * returns 0 (pushing nothing) for a global one. */
+ * returns 0 (pushing nothing) for a global one. Turn events name their turn by
+ * params.turnId, or params.turn.id (turn/started, turn/completed); a login by
+ * params.loginId (account/login/completed, its only event). */
 static int stream_key(cx_client *c, lua_State *L, int msg_params, const char *method, int *terminal) {
   *terminal = 0;
   if (!lua_istable(L, msg_params)) return 0;
@@ -64,16 +66,16 @@ static int stream_key(cx_client *c, lua_State *L, int msg_params, const char *me
     lua_pop(L, 1);
     return 0;
   }
-  getk(c, L, msg_params, K_TURN_ID);
+  getk(c, L, msg_params, K_TURN_ID); /* stack: … turnId */
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
-    getk(c, L, msg_params, K_TURN);
+    getk(c, L, msg_params, K_TURN); /* stack: … turn */
     if (!lua_istable(L, -1)) {
       lua_pop(L, 1);
       return 0;
     }
-    getk(c, L, lua_gettop(L), K_ID);
-    lua_replace(L, -2);
+    getk(c, L, lua_gettop(L), K_ID); /* stack: … turn turn.id */
+    lua_replace(L, -2);              /* stack: … turn.id */
     if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pop(L, 1);
       return 0;
@@ -116,7 +118,8 @@ static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, 
   mark_completed(c, L, s, kind, key);
 }
 
-/* Routes the message at msg to the stream of this kind whose id is at key. */
+/* Routes the message at msg to the stream of this kind whose id is at key: to its sinks when
+ * it has any, else into its buffer (bounded), else dropped. Restores the top. */
 static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, int msg, int terminal) {
   int top = lua_gettop(L);
   getk(c, L, s, kind == CX_KIND_TURN ? K_TURNS : K_LOGINS);
@@ -124,35 +127,35 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
     lua_pop(L, 1);
     cx_state_table(L, s, STREAMS[kind]);
   }
-  int streams = lua_gettop(L);
+  int streams = lua_gettop(L); /* S.turns or S.logins */
   lua_pushvalue(L, key);
   lua_rawget(L, streams);
-  int stream = lua_gettop(L);
+  int stream = lua_gettop(L); /* streams[key], or nil */
   if (lua_istable(L, stream)) {
-    getk(c, L, stream, K_SINKS);
+    getk(c, L, stream, K_SINKS); /* stack: … streams stream sinks */
     int n = lua_istable(L, -1) ? (int)cx_rawlen(L, -1) : 0;
-    if (n > 0) {
+    if (n > 0) { /* the common case: watched */
       for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
+        lua_rawgeti(L, -1, i); /* stack: … sinks sink */
         lua_pushvalue(L, msg);
-        lua_pushnil(L);
-        cx_queue_push(c->m, L);
+        lua_pushnil(L);        /* stack: … sinks sink msg nil */
+        cx_queue_push(c->m, L); /* stack: … sinks */
       }
       if (terminal) remove_stream(c, L, s, kind, key, streams, stream);
       lua_settop(L, top);
       return;
     }
-    lua_pop(L, 1);
+    lua_pop(L, 1); /* stack: … streams stream */
   } else {
     cx_state_table(L, s, DONE[kind]);
     lua_pushvalue(L, key);
-    lua_rawget(L, -2);
+    lua_rawget(L, -2); /* stack: … streams nil done_set done */
     int done = lua_toboolean(L, -1);
     if (done) { /* a late event for a stream that already ended */
       lua_settop(L, top);
       return;
     }
-    lua_settop(L, stream - 1);
+    lua_settop(L, stream - 1); /* stack: … streams */
     if (c->buffered >= c->buf_total || c->buffered_bytes + c->line_len > c->buf_bytes) {
       /* No room to keep it: no stream entry either, or ids nobody watches would pile up
        * (an end is still remembered, so late events for it are dropped). */
@@ -161,12 +164,12 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
       lua_settop(L, top);
       return;
     }
-    lua_newtable(L);
+    lua_newtable(L); /* stack: … streams stream (new, at index `stream`) */
     lua_pushvalue(L, key);
     lua_pushvalue(L, -2);
     lua_rawset(L, streams);
   }
-  /* Nobody watches yet: buffer, bounded. */
+  /* Nobody watches yet: buffer, bounded. stack: … streams stream */
   lua_getfield(L, stream, "n");
   int n = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
@@ -338,6 +341,8 @@ static void handle_server_request(cx_client *c, lua_State *L, int s, int msg, in
 
 /* ---- lines --------------------------------------------------------------------------------- */
 
+/* The framer's line callback: one complete line. The read chunk's stack lies below
+ * (read_chunk_protected: S at c->s_idx, the hot keys from c->k_base); restores the top. */
 static int process_line(void *ud, const char *line, size_t len) {
   cx_client *c = ud;
   if (c->dead) return 1; /* closed: what is still in the chunk has nobody to go to */
@@ -355,7 +360,7 @@ static int process_line(void *ud, const char *line, size_t len) {
     cx_router_protocol_error(c, L, s, "invalid JSON from app-server: %s", excerpt, elen);
     return 0;
   }
-  int msg = lua_gettop(L);
+  int msg = lua_gettop(L); /* stack: … msg */
   if (!lua_istable(L, msg)) {
     lua_settop(L, top);
     cx_router_protocol_error(c, L, s, "a JSON value that is not an object: %s", excerpt, elen);
@@ -367,7 +372,7 @@ static int process_line(void *ud, const char *line, size_t len) {
   getk(c, L, msg, K_ID);
   int has_id = !lua_isnil(L, -1);
   getk(c, L, msg, K_PARAMS);
-  int params = lua_gettop(L);
+  int params = lua_gettop(L); /* stack: … msg method id params */
   if (!has_method) {
     if (has_id) cx_rpc_response(c, L, s, msg, excerpt, elen);
     else cx_router_protocol_error(c, L, s, "a message that is neither a response, a request nor a notification: %s", excerpt, elen);
@@ -387,7 +392,7 @@ static int process_line(void *ud, const char *line, size_t len) {
       cx_queue_sink(c, L, s, "on_request");
     }
     int terminal, kind = stream_key(c, L, params, method, &terminal);
-    if (kind) {
+    if (kind) { /* stack: … msg method id params key */
       route_stream(c, L, s, kind - 1, lua_gettop(L), msg, terminal);
     } else {
       lua_pushvalue(L, msg);
@@ -416,10 +421,10 @@ static int read_chunk_protected(lua_State *L) {
   size_t n = (size_t)lua_tointeger(L, 3);
   lua_settop(L, 0);
   if (!cx_push_state(c, L)) return 0;
-  c->s_idx = lua_gettop(L);
+  c->s_idx = lua_gettop(L); /* stack: S */
   if (!lua_checkstack(L, K_COUNT + 40)) return luaL_error(L, "Lua stack exhausted");
   c->k_base = lua_gettop(L) + 1;
-  for (int k = 0; k < K_COUNT; k++) lua_pushstring(L, HOT_KEYS[k]);
+  for (int k = 0; k < K_COUNT; k++) lua_pushstring(L, HOT_KEYS[k]); /* stack: S "method" … "logins" */
   if (!data)
     cx_framer_finish(&c->out_fr);
   else if (cx_framer_feed(&c->out_fr, data, n) < 0)
