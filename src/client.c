@@ -29,13 +29,7 @@ static int l_notify(lua_State *L) {
   cx_client *c = check_client(L);
   luaL_checkstring(L, 2);
   lua_settop(L, 3);
-  lua_createtable(L, 0, 2);
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "method");
-  if (!lua_isnoneornil(L, 3)) {
-    lua_pushvalue(L, 3);
-    lua_setfield(L, -2, "params");
-  }
+  cx_rpc_push_message(L, 0);
   return cx_rpc_send(c, L, lua_gettop(L), 0);
 }
 
@@ -301,12 +295,4 @@ static const luaL_Reg client_methods[] = {
 
 const luaL_Reg cx_client_fns[] = {{"spawn", l_spawn}, {NULL, NULL}};
 
-void cx_client_register(lua_State *L) {
-  luaL_newmetatable(L, CX_CLIENT_MT);
-  lua_newtable(L);
-  cx_setfuncs(L, client_methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-}
+void cx_client_register(lua_State *L) { cx_class(L, CX_CLIENT_MT, client_methods, l_gc); }

@@ -10,8 +10,9 @@
  *   router.c   lines in (router.h): decode, dispatch, stream routing, server requests
  *   client.c   the client userdata's Lua methods and core.spawn (client.h: cx_client)
  *   framer.c, strbuf.c, json.c, json_decode.c: bytes → lines, buffers, JSON (no Lua state)
- * Calls go one way: client → proc/rpc/router → queue/errors → json/framer. Only rpc and
- * router call each other (see rpc.h).
+ * Calls go down: module.c → client.c → proc.c → router.c ⇄ rpc.c → queue.c → errors.c, with
+ * json, framer and strbuf at the bottom. The queue calls no client code (it restarts paused
+ * readers through cx_reader.resume). The one two-way edge is router ⇄ rpc (rpc.h says why).
  *
  * Ownership: the module state lives in a userdata anchored in the registry (CX_MODULE_KEY,
  * read only by luaopen) and is upvalue 1 of every module function (cx_upmodule); client
@@ -102,6 +103,18 @@ static inline uint64_t cx_check_ms(lua_State *L, int arg, double v) {
 /* A limit in bytes (max_line, buffer_bytes); a huge value (math.huge) means no limit. */
 static inline size_t cx_byte_limit(double v) {
   return !(v > 0) ? 0 : v >= (double)(SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t)v;
+}
+
+/* Creates the metatable name (once): methods as its __index, gc as its __gc. */
+static inline void cx_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
+  if (luaL_newmetatable(L, name)) {
+    lua_newtable(L);
+    cx_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
 }
 
 /* ---- errors.c ---- */

@@ -278,13 +278,17 @@ int cx_toml_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
   return rc;
 }
 
+void cx_json_enc_push(cx_module *m, lua_State *L, cx_json_enc *enc) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  enc->null_idx = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  enc->array_mt_idx = lua_gettop(L);
+}
+
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen) {
   idx = cx_absindex(L, idx);
   cx_json_enc enc;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
-  enc.null_idx = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
-  enc.array_mt_idx = lua_gettop(L);
+  cx_json_enc_push(m, L, &enc);
   int rc = cx_json_encode(L, idx, b, &enc);
   lua_pop(L, 2);
   if (rc) {

@@ -40,6 +40,9 @@ int cx_toml_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc);
  * decoder's scratch buffer. */
 typedef struct cx_module cx_module;
 
+/* Pushes the module's null sentinel and array-marker metatable (2 values, popped by the
+ * caller after encoding) and points enc at them. */
+void cx_json_enc_push(cx_module *m, lua_State *L, cx_json_enc *enc);
 /* Encodes the value at idx as one JSON line (with "\n") into b, with the module's null and
  * array marker. Returns 0, or -1 with the message in err. */
 int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen);

@@ -24,10 +24,7 @@ static int encode_with(lua_State *L, int toml) {
   cx_strbuf b;
   cx_strbuf_init(&b);
   cx_json_enc enc;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
-  enc.null_idx = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
-  enc.array_mt_idx = lua_gettop(L);
+  cx_json_enc_push(m, L, &enc);
   int rc = toml ? cx_toml_encode(L, 1, &b, &enc) : cx_json_encode(L, 1, &b, &enc);
   if (rc) {
     cx_strbuf_free(&b);
@@ -278,7 +275,7 @@ static int init_module(lua_State *L, cx_module *m) {
 /* require("codex.core"): the state is made once per Lua state; each require builds a module
  * table over it. */
 int luaopen_codex_core(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY); /* the one registry lookup by name */
+  lua_getfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY); /* the state's only lookup by name */
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     cx_module *m = lua_newuserdata(L, sizeof *m);
@@ -290,14 +287,7 @@ int luaopen_codex_core(lua_State *L) {
     init_module(L, m); /* may raise: then nothing is registered and a later require retries */
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, CX_MODULE_KEY);
-    if (luaL_newmetatable(L, CX_FRAMER_MT)) {
-      lua_newtable(L);
-      cx_setfuncs(L, framer_methods, 0);
-      lua_setfield(L, -2, "__index");
-      lua_pushcfunction(L, l_framer_gc);
-      lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
+    cx_class(L, CX_FRAMER_MT, framer_methods, l_framer_gc);
     cx_client_register(L);
   }
   int ud = lua_gettop(L);

@@ -296,6 +296,20 @@ static void fail_async(cx_client *c, lua_State *L, int cb) {
   lua_pop(L, 1);
 }
 
+void cx_rpc_push_message(lua_State *L, long long id) {
+  lua_createtable(L, 0, 3);
+  if (id) {
+    lua_pushinteger(L, (lua_Integer)id);
+    lua_setfield(L, -2, "id");
+  }
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "method");
+  if (!lua_isnoneornil(L, 3)) {
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "params");
+  }
+}
+
 int cx_rpc_request(cx_client *c, lua_State *L) {
   const char *method = lua_tostring(L, 2);
   int opts = lua_istable(L, 5) ? 5 : 0;
@@ -321,15 +335,7 @@ int cx_rpc_request(cx_client *c, lua_State *L) {
     }
   }
   long long id = ++c->next_id;
-  lua_createtable(L, 0, 3);
-  lua_pushinteger(L, (lua_Integer)id);
-  lua_setfield(L, -2, "id");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "method");
-  if (!lua_isnoneornil(L, 3)) {
-    lua_pushvalue(L, 3);
-    lua_setfield(L, -2, "params");
-  }
+  cx_rpc_push_message(L, id);
   cx_strbuf b;
   cx_strbuf_init(&b);
   char err[160];

@@ -20,6 +20,9 @@ int cx_rpc_encode_answer(cx_client *c, lua_State *L, int msg, int raw, cx_strbuf
 /* Encodes and writes the message at msg (raw as above); returns its Lua results: true, or
  * nil, message, code. */
 int cx_rpc_send(cx_client *c, lua_State *L, int msg, int raw);
+/* Pushes the message {id (unless 0), method = the value at 2, params = the value at 3 unless
+ * nil}: a request or (id 0) a notification, from a method call's arguments. */
+void cx_rpc_push_message(lua_State *L, long long id);
 /* The body of client:request(method, params, cb, opts?) (arguments at 2..5, checked): a
  * new pending call; returns its Lua results: the id, or false (cb got the error). */
 int cx_rpc_request(cx_client *c, lua_State *L);
