@@ -23,9 +23,8 @@
  * collectable.
  *
  * What functions return (module functions and client methods alike):
- *  - a bad argument (type, range) is the caller's bug: it raises (luaL_argerror), with an
- *    "invalid_argument: " prefix where the Lua layer turns it into an error object; memory
- *    errors raise too;
+ *  - a bad argument (type, range) is the caller's bug: it raises (luaL_argerror); so does
+ *    running out of memory;
  *  - a synchronous failure returns nil, message, code (cx_fail), as luv does: code is a
  *    libuv-style name ("EINVAL", "EPIPE", "ENOENT", "ESRCH", uv_err_name); success returns
  *    the value, or true when there is none;
