@@ -1,5 +1,5 @@
 /* fuzz/fuzz_common.h: what the libFuzzer harnesses share: a bare Lua 5.4 state with the two
- * values the codec needs (the null sentinel and the array-marker metatable, as codex_core.c
+ * values the codec needs (the null sentinel and the array-marker metatable, as module.c
  * sets them up), and a strict deep comparison of decoded values. */
 #ifndef CODEX_FUZZ_COMMON_H
 #define CODEX_FUZZ_COMMON_H
@@ -36,12 +36,7 @@ static inline void fz_init(void) {
 }
 
 /* Pushes the null sentinel and the array metatable; fills enc. */
-static inline void fz_enc_setup(cx_json_enc *enc) {
-  lua_rawgeti(fz_L, LUA_REGISTRYINDEX, fz_m.ref_null);
-  enc->null_idx = lua_gettop(fz_L);
-  lua_rawgeti(fz_L, LUA_REGISTRYINDEX, fz_m.ref_array_mt);
-  enc->array_mt_idx = lua_gettop(fz_L);
-}
+static inline void fz_enc_setup(cx_json_enc *enc) { cx_json_enc_push(&fz_m, fz_L, enc); }
 
 /* Equal values? strict: numbers must also have the same subtype and the same zero sign. */
 static inline int fz_equal(lua_State *L, int a, int b, int strict, int depth) {

@@ -1,3 +1,4 @@
+/* framer.c: bytes → lines, linear and bounded (framer.h says how). */
 #include "framer.h"
 #include <string.h>
 

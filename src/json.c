@@ -1,8 +1,11 @@
+/* json.c: Lua value -> JSON text (and TOML values for `--config`), by the rules in json.h;
+ * UTF-8 validation. */
 #include "json.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core.h"
 
 #define FAIL(enc, ...) (snprintf((enc)->err, sizeof((enc)->err), __VA_ARGS__), -1)
 #define PUT(b, s, n) do { if (cx_strbuf_append((b), (s), (n))) return -1; } while (0)
@@ -273,4 +276,28 @@ int cx_toml_encode(lua_State *L, int idx, cx_strbuf *b, cx_json_enc *enc) {
     if (!enc->err[0]) snprintf(enc->err, sizeof enc->err, "out of memory");
   }
   return rc;
+}
+
+void cx_json_enc_push(cx_module *m, lua_State *L, cx_json_enc *enc) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_null);
+  enc->null_idx = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
+  enc->array_mt_idx = lua_gettop(L);
+}
+
+int cx_encode_line(cx_module *m, lua_State *L, int idx, cx_strbuf *b, char *err, size_t errlen) {
+  idx = cx_absindex(L, idx);
+  cx_json_enc enc;
+  cx_json_enc_push(m, L, &enc);
+  int rc = cx_json_encode(L, idx, b, &enc);
+  lua_pop(L, 2);
+  if (rc) {
+    snprintf(err, errlen, "%s", enc.err);
+    return -1;
+  }
+  if (cx_strbuf_putc(b, '\n')) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
 }

@@ -1,3 +1,4 @@
+/* strbuf.c: the growable byte buffer of strbuf.h. */
 #include "strbuf.h"
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,3 @@ int cx_strbuf_append(cx_strbuf *b, const char *s, size_t n) {
 }
 
 int cx_strbuf_putc(cx_strbuf *b, char c) { return cx_strbuf_append(b, &c, 1); }
-
-void cx_strbuf_consume(cx_strbuf *b, size_t n) {
-  if (n >= b->len) {
-    b->len = 0;
-    return;
-  }
-  memmove(b->data, b->data + n, b->len - n);
-  b->len -= n;
-}

@@ -14,6 +14,4 @@ void cx_strbuf_free(cx_strbuf *b);
 int cx_strbuf_reserve(cx_strbuf *b, size_t extra);
 int cx_strbuf_append(cx_strbuf *b, const char *s, size_t n);
 int cx_strbuf_putc(cx_strbuf *b, char c);
-/* Drops the first n bytes. */
-void cx_strbuf_consume(cx_strbuf *b, size_t n);
 #endif
