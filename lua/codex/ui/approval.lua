@@ -26,6 +26,7 @@
 local config = require("codex.config")
 local events = require("codex.events")
 local content = require("codex.ui.approval_content")
+local deep_copy = require("codex.server_requests").deep_copy
 local user_input = require("codex.ui.user_input")
 local util = require("codex.ui.util")
 local view = require("codex.ui.approval_view")
@@ -131,7 +132,7 @@ choose = function(key, idx)
   local req = entry.req
   local decision = nil
   if not req.answered and not req.resolved then
-    local ok, err = req:respond(content.deep_copy(choice.result))
+    local ok, err = req:respond(deep_copy(choice.result))
     if ok then
       decision = choice.result.decision ~= nil and choice.result.decision or choice.key
     else

@@ -73,15 +73,6 @@ local function text(v, ctx)
   return tostring(v)
 end
 
--- (keeps metatables, as codex.server_requests' copy does: the array marker survives)
-local function deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = deep_copy(x) end
-  return setmetatable(out, getmetatable(v))
-end
-M.deep_copy = deep_copy
-
 --- The text of a command: a string, or an argv list joined with spaces.
 ---@param cmd any
 ---@return string|nil
@@ -183,7 +174,8 @@ local function decisions_of(available)
   return decisions
 end
 
---- A prompt's choices: keyed on the decision value, never on its label.
+--- A prompt's choices: keyed on the decision value, never on its label. A result holds the
+--- request's own values (the caller sends a copy).
 ---@param req table a codex.ServerRequest (method, params)
 ---@param kind "command"|"patch"|"permissions"
 ---@param ctx codex.ApprovalContext|nil
@@ -191,17 +183,17 @@ end
 function M.choices(req, kind, ctx)
   local p = req.params or {}
   if kind == "permissions" then
-    local perms = deep_copy(val(p.permissions) or {})
+    local perms = val(p.permissions) or {}
     return {
       { key = "accept", label = "Grant for this turn", result = { permissions = perms, scope = "turn" }, group = "CodexApprovalChoice" },
-      { key = "acceptForSession", label = "Grant for this session", result = { permissions = deep_copy(perms), scope = "session" }, group = "CodexApprovalChoice" },
+      { key = "acceptForSession", label = "Grant for this session", result = { permissions = perms, scope = "session" }, group = "CodexApprovalChoice" },
       { key = "decline", label = "Decline (grant nothing; the agent continues)", result = { permissions = {} }, group = "CodexApprovalDecline" },
     }
   end
   local out = {}
   for _, d in ipairs(decisions_of(val(p.availableDecisions))) do
     local key = decision_key(d)
-    out[#out + 1] = { key = key, label = decision_label(d, kind, ctx), result = { decision = deep_copy(d) }, group = decision_group(key) }
+    out[#out + 1] = { key = key, label = decision_label(d, kind, ctx), result = { decision = d }, group = decision_group(key) }
   end
   return out
 end
