@@ -5,8 +5,8 @@ local M = {}
 
 local function chat_mod() return require("codex.ui.chat") end
 local function client() return require("codex.session").client() end
-local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
-local function err_text(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
+local util = require("codex.ui.util")
+local notify, err_text = util.notify, util.err_text
 
 --- Loads the C core before a command needs it. Without it (not built, or failing to load),
 --- one notification says why and what to run (see codex.not_built_error), and false.

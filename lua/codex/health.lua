@@ -23,10 +23,7 @@ local function reporter()
   }
 end
 
-local function err_text(err)
-  if type(err) == "table" and type(err.message) == "string" then return err.message end
-  return tostring(err)
-end
+local err_text = require("codex.ui.util").err_text
 
 local function check_nvim(h)
   local v = vim.version()

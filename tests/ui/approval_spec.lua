@@ -2,8 +2,8 @@
 -- app-server and the mock with the UI's shared client (codex.session).
 --
 -- The chat windows are stand-ins made here (a chat window and an input window below it,
--- registered through a stub `codex.ui.chat` with the contract the approval UI uses: find(),
--- win, input_win, set_approval_waiting()), so these tests do not depend on chat.lua.
+-- attached with approval.attach() as a chat does: windows(), on_waiting(), label()), so these
+-- tests do not depend on chat.lua.
 if not (type(vim) == "table" and vim.api) then
   pending("ui: approval prompts (Neovim only)")
   return
@@ -43,8 +43,16 @@ end
 
 -- A stand-in chat: a vsplit with a chat window and a 5-line input window below it.
 local chats = {}
-local real_chat = package.loaded["codex.ui.chat"]
-local stub = { find = function(tid) return tid and chats[tid] or nil end }
+
+--- Attaches a stand-in chat to the approval UI (its windows are read when asked).
+local function attach(tid, chat)
+  chats[tid] = chat
+  require("codex.ui.approval").attach(tid, {
+    windows = function() return chat.win, chat.input_win end,
+    on_waiting = function(on) chat:set_approval_waiting(on) end,
+    label = function() return nil end,
+  })
+end
 
 local function make_chat(tid)
   vim.cmd("botright vsplit")
@@ -61,7 +69,7 @@ local function make_chat(tid)
     self.waiting = on
     self.calls[#self.calls + 1] = on
   end
-  chats[tid] = chat
+  attach(tid, chat)
   return chat
 end
 
@@ -71,7 +79,10 @@ local function reset_windows()
     if w ~= keep then pcall(api.nvim_win_close, w, true) end
   end
   pcall(vim.cmd, "stopinsert")
-  for k in pairs(chats) do chats[k] = nil end
+  for k in pairs(chats) do
+    chats[k] = nil
+    require("codex.ui.approval").attach(k, nil)
+  end
 end
 
 local function choice_index(cur, key)
@@ -106,10 +117,7 @@ local function fake_req(method, params)
 end
 
 describe("ui: approval", function()
-  package.loaded["codex.ui.chat"] = stub
-  package.loaded["codex.ui.approval"] = nil
   local approval = require("codex.ui.approval")
-  teardown(function() package.loaded["codex.ui.chat"] = real_chat end)
 
   local notes = {}
   local real_notify = vim.notify
@@ -212,7 +220,7 @@ describe("ui: approval", function()
     expect.eq(seen.requested[1].thread_id, thread.id)
     expect.match(seen.requested[1].command, "touch approved.txt")
     expect.eq(#notes, 1)
-    expect.match(notes[1].msg, "Codex wants to run a command — <C%-a> to answer")
+    expect.match(notes[1].msg, "Codex: wants to run a command — <C%-a> to answer")
 
     -- typing in the input window (text, Enter, y, digits, chords) answers nothing
     keys("ihello world<CR>y<CR>1<Esc>")
@@ -436,7 +444,7 @@ describe("ui: approval", function()
     -- the chat exists, but has no window
     local hidden = { thread_id = tid, waiting = false, calls = {} }
     function hidden:set_approval_waiting(on) self.waiting = on end
-    chats[tid] = hidden
+    attach(tid, hidden)
     local r = fake_req("item/permissions/requestApproval", {
       threadId = tid, cwd = "/w", reason = "needs the network",
       permissions = { network = { enabled = true }, fileSystem = { read = { "/data" } } },
@@ -444,7 +452,7 @@ describe("ui: approval", function()
     approval.handle(r)
     expect.falsy(approval.current(tid))
     expect.eq(approval.pending(tid), 1)
-    expect.match(notes[#notes].msg, "Codex is waiting for your approval in .*: :Codex to show it")
+    expect.match(notes[#notes].msg, "Codex: waiting for your approval in .*: :Codex to show it")
     expect.eq(hidden.waiting, true, "the hidden chat's status says so")
     local chat = make_chat(tid)
     approval.show(tid)

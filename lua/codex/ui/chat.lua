@@ -8,8 +8,10 @@ local api = vim.api
 local uv = vim.uv or vim.loop
 local config = require("codex.config")
 local events = require("codex.events")
+local items = require("codex.ui.chat_items")
 local render = require("codex.ui.render")
 local session = require("codex.session")
+local util = require("codex.ui.util")
 
 local M = {}
 
@@ -38,7 +40,14 @@ local counter = 0
 local Chat = {}
 Chat.__index = Chat
 
-local function notify(msg, level) vim.notify("Codex: " .. msg, level or vim.log.levels.INFO) end
+local notify, err_text = util.notify, util.err_text
+local map = util.mapper("codex: ")
+
+-- Protocol values read here (turn ids, lists of turns): JSON null is no value.
+local null = vim.NIL
+local function val(v) if v == null then return nil end return v end
+local function str(v) return type(v) == "string" and v or nil end
+local function list(v) return type(v) == "table" and v or {} end
 
 local function touch(chat)
   for i, c in ipairs(recent) do
@@ -53,15 +62,6 @@ local function new_buf(name, ft)
   vim.bo[buf].swapfile = false
   vim.bo[buf].filetype = ft
   return buf
-end
-
-local function map(buf, modes, key, fn, desc)
-  if key then vim.keymap.set(modes, key, fn, { buffer = buf, silent = true, nowait = true, desc = "codex: " .. desc }) end
-end
-
-local function err_text(err)
-  if type(err) == "table" and err.message then return tostring(err.message) end
-  return tostring(err)
 end
 
 local function loaded(buf) return buf ~= nil and api.nvim_buf_is_loaded(buf) end
@@ -209,6 +209,24 @@ function Chat:set_thread(thread)
     end
   end
   if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+  self:_attach_approvals()
+end
+
+--- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
+--- to, the waiting state for the bar, the thread's name. Called when the chat gets its
+--- thread and whenever it shows or hides its windows.
+function Chat:_attach_approvals()
+  if not self.thread_id then return end
+  self.approval_host = self.approval_host or {
+    windows = function() return self.win, self.input_win end,
+    on_waiting = function(on) self:set_approval_waiting(on) end,
+    label = function()
+      local info = self.thread and self.thread.info
+      local name = type(info) == "table" and (val(info.name) or val(info.preview))
+      return type(name) == "string" and name or nil
+    end,
+  }
+  require("codex.ui.approval").attach(self.thread_id, self.approval_host)
 end
 
 local function shows(win, buf)
@@ -281,7 +299,7 @@ function Chat:_show()
   local n = api.nvim_buf_line_count(self.buf)
   pcall(api.nvim_win_set_cursor, self.win, { n, 0 })
   events.emit("ChatOpened", { thread_id = self.thread_id })
-  if self.thread_id then require("codex.ui.approval").show(self.thread_id) end
+  self:_attach_approvals()
 end
 
 --- Closes the chat's windows (the chat and its thread live on). A window of the chat that
@@ -298,6 +316,7 @@ function Chat:hide()
     end
   end
   self.win, self.input_win = nil, nil
+  self:_attach_approvals()
 end
 
 --- Status for bars: model · state · tokens.
@@ -362,9 +381,7 @@ end
 --- Writes the user's message now (before the server echoes it).
 function Chat:echo_user(text, kind)
   self:ensure_buffers()
-  local header = kind == "steer" and "## You (steering)" or kind == "queued" and "## You (queued)" or "## You"
-  local lines = { "", header, "" }
-  for _, l in ipairs(vim.split(text, "\n", { plain = true })) do lines[#lines + 1] = l end
+  local lines = items.user_lines(text, kind)
   if api.nvim_buf_line_count(self.buf) == 1 and api.nvim_buf_get_lines(self.buf, 0, 1, false)[1] == "" then
     table.remove(lines, 1)
   end
@@ -373,7 +390,7 @@ function Chat:echo_user(text, kind)
 end
 
 function Chat:render_error(err)
-  self.renderer:append_lines({ "", "> **Error:** " .. err_text(err):gsub("\n", " ") })
+  self.renderer:append_lines({ "", items.error_line(err_text(err)) })
 end
 
 --- Sends the input buffer's text.
@@ -478,85 +495,9 @@ function Chat:stop()
 end
 
 -- ---- rendering events -----------------------------------------------------------------
--- Payloads are read defensively: a field the schema calls required may be missing, JSON null
--- (vim.NIL) or of another type when the server drifted. What can be shown is shown; nothing
--- here raises on a payload's shape.
+-- What an item or event writes is codex.ui.chat_items (pure); here: where and when.
 
-local null = vim.NIL
-local function val(v) if v == null then return nil end return v end
-local function str(v) return type(v) == "string" and v or nil end
-local function list(v) return type(v) == "table" and v or {} end
---- A string or a number as text, else nil.
-local function scalar(v)
-  if type(v) == "string" then return v end
-  if type(v) == "number" then return tostring(v) end
-  return nil
-end
---- For a single buffer line (a header): newlines become spaces.
-local function one_line(s) return (s:gsub("\r?\n", " ")) end
-local function split(s) return vim.split(s, "\n", { plain = true }) end
-
-local function text_of(content)
-  local out = {}
-  for _, c in ipairs(list(content)) do
-    if type(c) == "table" and c.type == "text" and type(c.text) == "string" then out[#out + 1] = c.text end
-  end
-  return table.concat(out, "\n")
-end
-
---- The command line: a string, or an argv list.
-local function command_line(cmd)
-  if type(cmd) == "table" then
-    local parts = {}
-    for _, a in ipairs(cmd) do parts[#parts + 1] = scalar(a) end
-    return one_line(table.concat(parts, " "))
-  end
-  return one_line(scalar(cmd) or "")
-end
-
-local function fenced(text, lang)
-  local lines = { "```" .. (lang or "") }
-  for _, l in ipairs(split(text or "")) do lines[#lines + 1] = l end
-  if lines[#lines] == "" and #lines > 1 then table.remove(lines) end
-  lines[#lines + 1] = "```"
-  return lines
-end
-
-local function command_status(item)
-  local st = item.status
-  local code = scalar(item.exitCode)
-  if st == "completed" then
-    local ms = scalar(item.durationMs)
-    return { { ("✓ exit %s%s"):format(code or "0", ms and (" · " .. ms .. " ms") or ""), "DiagnosticOk" } }
-  elseif st == "declined" then
-    return { { "✗ declined", "DiagnosticWarn" } }
-  elseif st == "failed" then
-    return { { "✗ failed" .. (code and (" exit " .. code) or ""), "DiagnosticError" } }
-  end
-  return { { "… running", "Comment" } }
-end
-
---- A file change's lines: per file a header and its diff in a fence (nothing without changes).
-local function change_lines(changes)
-  local lines = {}
-  for _, ch in ipairs(list(changes)) do
-    if type(ch) == "table" then
-      local kind = type(ch.kind) == "table" and str(ch.kind.type) or str(ch.kind) or "change"
-      local path = str(ch.path)
-      lines[#lines + 1] = ("**✎ %s %s**"):format(one_line(kind), path and one_line(vim.fn.fnamemodify(path, ":~:.")) or "?")
-      local diff = str(ch.diff) or ""
-      if kind == "add" or kind == "delete" then
-        -- For an added (deleted) file the server sends the content itself: show it as a diff.
-        local sign = kind == "add" and "+" or "-"
-        local out = {}
-        for _, l in ipairs(split((diff:gsub("\n$", "")))) do out[#out + 1] = sign .. l end
-        diff = table.concat(out, "\n")
-      end
-      vim.list_extend(lines, fenced(diff, "diff"))
-    end
-  end
-  return lines
-end
+local function display_path(path) return vim.fn.fnamemodify(path, ":~:.") end
 
 --- The block id of an item. Without a usable id (drift), an item/completed is paired with the
 --- oldest id-less item/started of the same type in the turn, else it gets a new id.
@@ -579,42 +520,25 @@ function Chat:item_started(item, turn_id, id)
   local r = self.renderer
   id = id or self:_item_id(item, turn_id, false)
   if r.blocks[id] then return end
-  local t = str(item.type)
-  if t == "userMessage" then
-    local text = text_of(item.content)
-    -- (an older turn going in above is never the echo of a message just sent)
-    if not self.prepending and self.echo[1] == text then
-      table.remove(self.echo, 1)
-      r.blocks[id] = { skip = true }
-      return
-    end
-    local lines = { "", "## You", "" }
-    vim.list_extend(lines, split(text))
-    r:append_lines(lines)
-    r.blocks[id] = { skip = true }
-  elseif t == "agentMessage" then
+  local ctx = { display_path = display_path }
+  if item.type == "agentMessage" then
     local key = val(turn_id) or ""
-    local first = not self.turns_seen[key]
+    ctx.first_in_turn = not self.turns_seen[key]
     self.turns_seen[key] = true
-    r:open_block(id, first and { "", "## Codex", "" } or { "" })
-  elseif t == "reasoning" then
-    r:open_block(id, { "", "> _Reasoning_" })
-  elseif t == "commandExecution" then
-    r:open_block(id, { "", "**$ " .. command_line(val(item.command)) .. "**", "```" }, { virt = command_status(item) })
-  elseif t == "fileChange" then
-    local lines = change_lines(item.changes)
-    -- the files may come with item/completed only
-    if #lines == 0 then self.changes_later[id], lines = true, { "**✎ file change**" } end
-    table.insert(lines, 1, "")
-    r:open_block(id, lines, { virt = { { "… waiting", "Comment" } } })
-  elseif t == "plan" then
-    r:open_block(id, { "", "**Plan**" })
-  elseif t == "contextCompaction" then
-    r:append_lines({ "", "_(context compacted)_" })
-    r.blocks[id] = { skip = true }
-  else
-    r:open_block(id, { "", ("**⚙ %s**"):format(one_line(t or "item")) })
   end
+  local o = items.open(item, ctx)
+  if o.plain then
+    -- (an older turn going in above is never the echo of a message just sent)
+    if o.text ~= nil and not self.prepending and self.echo[1] == o.text then
+      table.remove(self.echo, 1)
+    else
+      r:append_lines(o.lines)
+    end
+    r.blocks[id] = { skip = true }
+    return
+  end
+  if o.later then self.changes_later[id] = true end
+  r:open_block(id, o.lines, o.virt and { virt = o.virt } or nil)
 end
 
 function Chat:item_completed(item, turn_id)
@@ -624,43 +548,15 @@ function Chat:item_completed(item, turn_id)
   local b = r.blocks[id]
   if not b or b.skip then return end
   r:flush() -- streamed text still queued counts: b.empty must be true only with no deltas
-  local t = str(item.type)
-  local fold_min = config.get().chat.fold_output_lines
-  if t == "agentMessage" then
-    if b.empty and str(item.text) then r:append(id, item.text) end
-    r:flush()
-  elseif t == "reasoning" then
-    if b.empty then
-      local parts = {}
-      for _, s in ipairs(list(item.summary)) do
-        parts[#parts + 1] = str(s) or type(s) == "table" and str(s.text) or nil
-      end
-      r:append(id, table.concat(parts, "\n\n"))
-    end
-    r:fold(id, 0)
-  elseif t == "commandExecution" then
-    if b.empty and str(item.aggregatedOutput) then r:append(id, item.aggregatedOutput) end
-    r:append(id, "\n```")
-    r:set_status(id, command_status(item))
-    r:fold(id, fold_min)
-  elseif t == "fileChange" then
-    if self.changes_later[id] then
-      local lines = change_lines(item.changes)
-      if #lines > 0 then
-        self.changes_later[id] = nil
-        r:append(id, table.concat(lines, "\n"))
-      end
-    end
-    local st = str(item.status)
-    r:set_status(id, st == "completed" and { { "✓ applied", "DiagnosticOk" } }
-      or st == "declined" and { { "✗ declined", "DiagnosticWarn" } }
-      or st and { { "✗ " .. one_line(st), "DiagnosticError" } } or {})
-  elseif t == "plan" then
-    if b.empty then r:append(id, scalar(item.text) or "") end
-  else
-    local status = scalar(item.status)
-    if status then r:set_status(id, { { one_line(status), "Comment" } }) end
-  end
+  local c = items.close(item, {
+    empty = b.empty, later = self.changes_later[id], display_path = display_path,
+    fold_output_lines = config.get().chat.fold_output_lines,
+  })
+  if c.later_done then self.changes_later[id] = nil end
+  for _, text in ipairs(c.append or {}) do r:append(id, text) end
+  if c.flush then r:flush() end
+  if c.status then r:set_status(id, c.status) end
+  if c.fold then r:fold(id, c.fold) end
   r:finish(id) -- its last line is complete now (a closing fence gets the block's colours)
 end
 
@@ -679,35 +575,16 @@ function Chat:on_event(msg)
     if b and not b.empty then r:append(p.itemId, "\n\n") end
   elseif m == "turn/plan/updated" then
     local id = "plan:" .. tostring(val(p.turnId))
-    local lines = {}
-    if str(p.explanation) then vim.list_extend(lines, split(p.explanation)) end
-    for _, step in ipairs(list(p.plan)) do
-      local text = type(step) == "table" and scalar(step.step) or nil
-      if text then
-        local mark = step.status == "completed" and "[x]" or step.status == "inProgress" and "[~]" or "[ ]"
-        lines[#lines + 1] = ("- %s %s"):format(mark, one_line(text))
-      end
-    end
-    if #lines == 0 then lines = { "" } end
     if not r.blocks[id] then r:open_block(id, { "", "**Plan**" }) end
-    r:set_body(id, lines)
+    r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
     if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
     redraw()
   elseif m == "error" then
-    local e = type(p.error) == "table" and p.error or {}
-    if val(p.willRetry) then
-      r:append_lines({ "", "> _" .. one_line(str(e.message) or "retrying") .. " (transient, retrying)_" })
-    end
+    if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
-end
-
---- The failure line of a failed turn.
-local function failure_line(turn)
-  local e = type(turn.error) == "table" and turn.error or {}
-  return "> **Error:** " .. one_line(str(e.message) or "the turn failed")
 end
 
 --- The number in a token usage breakdown ("total" or "last"), if well-formed.
@@ -719,24 +596,13 @@ end
 function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
-  local status = str(turn.status)
-  local line
-  if status == "failed" then
-    line = failure_line(turn)
-  elseif status == "interrupted" then
-    line = "_— interrupted_"
-  else
-    local secs = type(turn.durationMs) == "number" and (" · %.1f s"):format(turn.durationMs / 1000) or ""
-    local tok = tokens_of(self.tokens, "last")
-    line = ("_— done%s%s_"):format(secs, tok and (" · " .. tok .. " tokens") or "")
-  end
-  r:append_lines({ "", line })
+  r:append_lines({ "", items.end_line(turn, tokens_of(self.tokens, "last")) })
   if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
   redraw()
-  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = status })
+  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
   self:next_in_queue()
 end
 
@@ -748,12 +614,8 @@ function Chat:_render_turn(turn)
       self:item_completed(item, turn.id)
     end
   end
-  local status = turn.status
-  if status == "interrupted" then
-    self.renderer:append_lines({ "", "_— interrupted_" })
-  elseif status == "failed" then
-    self.renderer:append_lines({ "", failure_line(turn) })
-  end
+  local line = items.outcome_line(turn)
+  if line then self.renderer:append_lines({ "", line }) end
 end
 
 -- Older turns go in above the transcript this many per callback (a slice of 10 generated

@@ -10,7 +10,8 @@ local M = {}
 
 local uv = vim.uv or vim.loop
 local ns = vim.api.nvim_create_namespace("codex_login")
-local has_title = vim.fn.has("nvim-0.9") == 1
+local util = require("codex.ui.util")
+local has_title = util.has_title
 
 M.SECURITY_URL = "https://chatgpt.com/#settings/Security"
 local TITLE = " Codex login "
@@ -24,15 +25,7 @@ local function define_highlights()
   vim.cmd("highlight default link CodexLoginHint Comment")
 end
 
-local function notify(msg, level)
-  vim.notify(msg, level or vim.log.levels.INFO, { title = "Codex" })
-end
-
---- The readable text of an error object (its message, never the stderr tail).
-local function err_text(err)
-  if type(err) == "table" and type(err.message) == "string" then return err.message end
-  return tostring(err)
-end
+local notify, err_text = util.notify, util.err_text
 
 -- The current login window (at most one): {id, method, buf, win, prev_win, handle, timer,
 -- frame, status_line, phase = "starting"|"waiting"|"done"|"failed", cancelled, closed}.
@@ -106,10 +99,7 @@ local function render(st, items)
     vim.wo[st.win].wrap = true
     vim.wo[st.win].linebreak = false
     vim.wo[st.win].cursorline = false
-    local key = config.get().keymaps.login_cancel
-    if key then
-      vim.keymap.set("n", key, function() M.cancel() end, { buffer = st.buf, nowait = true, silent = true, desc = "Cancel the Codex login" })
-    end
+    util.mapper("")(st.buf, "n", config.get().keymaps.login_cancel, function() M.cancel() end, "Cancel the Codex login")
     vim.api.nvim_create_autocmd("BufWipeout", {
       buffer = st.buf, once = true,
       callback = function()
@@ -254,7 +244,7 @@ local function finish(st, completion)
     local function done_notify()
       if st.notified then return end
       st.notified = true
-      notify("Codex: signed in with ChatGPT" .. plan_suffix(st))
+      notify("signed in with ChatGPT" .. plan_suffix(st))
     end
     if st.plan ~= nil then
       done_notify()
@@ -264,11 +254,11 @@ local function finish(st, completion)
       vim.defer_fn(done_notify, 1500)
     end
   elseif st.cancelled then
-    notify("Codex: login cancelled")
+    notify("login cancelled")
   elseif not st.superseded then
     local msg = completion.error or "the login did not complete"
     show_failure(st, "Sign-in failed.", { "  " .. msg })
-    notify("Codex: sign-in failed: " .. msg, vim.log.levels.ERROR)
+    notify("sign-in failed: " .. msg, vim.log.levels.ERROR)
   end
   events.emit("LoginCompleted", data)
   pcall(vim.cmd, "redrawstatus!")
@@ -289,27 +279,7 @@ local function wait_for(st, client)
   end)
 end
 
---- Opens a URL with the system opener; returns nil or a problem.
-local function open_url(url)
-  if type(vim.ui) == "table" and type(vim.ui.open) == "function" then
-    local ok, res, msg = pcall(vim.ui.open, url)
-    if not ok then return tostring(res) end
-    if res == nil and msg then return tostring(msg) end
-    return nil
-  end
-  local opener
-  if vim.fn.has("mac") == 1 then
-    opener = "open"
-  elseif vim.fn.has("win32") == 1 then
-    opener = "explorer.exe"
-  else
-    opener = "xdg-open"
-  end
-  if vim.fn.executable(opener) ~= 1 then return opener .. " not found" end
-  local ok, job = pcall(vim.fn.jobstart, { opener, url }, { detach = true })
-  if not ok or job <= 0 then return "could not run " .. opener end
-  return nil
-end
+local open_url = util.open_url
 
 local function start_chatgpt(method)
   local st = new_state(method)
@@ -331,10 +301,10 @@ local function start_chatgpt(method)
       if st.cancelled or st.superseded then return end
       show_failure(st, device and "Could not start the device-code login." or "Could not start the browser login.", start_error_lines(msg))
       if msg:find("device code login is not enabled", 1, true) then
-        notify(("Codex: device-code login is not enabled for your account. Enable it in the ChatGPT security settings (%s), or use :CodexLogin browser / :CodexLogin apikey.")
+        notify(("device-code login is not enabled for your account. Enable it in the ChatGPT security settings (%s), or use :CodexLogin browser / :CodexLogin apikey.")
           :format(M.SECURITY_URL), vim.log.levels.ERROR)
       else
-        notify("Codex: login failed: " .. msg, vim.log.levels.ERROR)
+        notify("login failed: " .. msg, vim.log.levels.ERROR)
       end
       events.emit("LoginCompleted", { success = false, method = method, error = msg })
       return
@@ -388,7 +358,7 @@ local function start_apikey()
   -- Clear the prompt line (the typed key is never shown: inputsecret echoes asterisks).
   pcall(vim.cmd, "redraw")
   if not ok or type(key) ~= "string" or key == "" then
-    notify("Codex: API-key login cancelled")
+    notify("API-key login cancelled")
     return
   end
   key = vim.trim(key)
@@ -415,10 +385,10 @@ local function start_apikey()
     local msg = err and scrub(err_text(err), secret)
     secret = nil
     if err then
-      notify("Codex: API-key login failed: " .. msg, vim.log.levels.ERROR)
+      notify("API-key login failed: " .. msg, vim.log.levels.ERROR)
       events.emit("LoginCompleted", { success = false, method = "apikey", error = msg })
     else
-      notify("Codex: signed in with an API key")
+      notify("signed in with an API key")
       events.emit("LoginCompleted", { success = true, method = "apikey" })
     end
     pcall(vim.cmd, "redrawstatus!")
@@ -431,7 +401,7 @@ end
 function M.start(method)
   if method == nil or method == "" then method = config.get().login.method end
   if not METHODS[method] then
-    notify(("Codex: unknown login method %q (use device, browser or apikey)"):format(tostring(method)), vim.log.levels.ERROR)
+    notify(("unknown login method %q (use device, browser or apikey)"):format(tostring(method)), vim.log.levels.ERROR)
     return
   end
   if method == "apikey" then return start_apikey() end
@@ -448,7 +418,7 @@ function M.cancel()
       st.handle:cancel(function(err)
         -- A closed client has no login left to cancel.
         local gone = type(err) == "table" and (err.kind == "closed" or err.kind == "transport_closed")
-        if err and not gone then notify("Codex: could not cancel the login: " .. err_text(err), vim.log.levels.WARN) end
+        if err and not gone then notify("could not cancel the login: " .. err_text(err), vim.log.levels.WARN) end
       end)
     end
   end
@@ -466,9 +436,9 @@ end
 function M.logout()
   session.client():logout(function(err)
     if err then
-      notify("Codex: sign-out failed: " .. err_text(err), vim.log.levels.ERROR)
+      notify("sign-out failed: " .. err_text(err), vim.log.levels.ERROR)
     else
-      notify("Codex: signed out")
+      notify("signed out")
     end
     pcall(vim.cmd, "redrawstatus!")
   end)

@@ -1,0 +1,472 @@
+---@mod codex.ui.approval_content  What an approval prompt says: choices, lines, highlights (pure).
+---
+--- Pure functions of a request: no vim.*, no windows, so they run (and are tested) under
+--- plain Lua as well as in Neovim. What only the editor knows comes in through `ctx`
+--- (codex.ApprovalContext): the keymaps, how a path is shown, how a table is shown as JSON.
+--- Payloads are read defensively: a field may be missing, JSON null or of another type.
+local M = {}
+
+--- method → kind, for the requests shown as an approval prompt.
+M.KINDS = {
+  ["item/commandExecution/requestApproval"] = "command",
+  ["item/fileChange/requestApproval"] = "patch",
+  ["item/permissions/requestApproval"] = "permissions",
+}
+
+--- What each kind asks for, for notifications ("wants to <what>").
+M.WHAT = { command = "run a command", patch = "change files", permissions = "get more permissions" }
+
+--- The highlight groups of a prompt and the groups they link to by default.
+M.HL = {
+  CodexApprovalTitle = "Title",
+  CodexApprovalHint = "Comment",
+  CodexApprovalLabel = "Label",
+  CodexApprovalCommand = "String",
+  CodexApprovalFile = "Directory",
+  CodexApprovalChoice = "Function",
+  CodexApprovalChoiceKey = "Number",
+  CodexApprovalDecline = "WarningMsg",
+  CodexApprovalCancel = "ErrorMsg",
+  CodexApprovalBorder = "FloatBorder",
+  CodexApprovalDiffAdd = "DiffAdd",
+  CodexApprovalDiffDelete = "DiffDelete",
+  CodexApprovalDiffChange = "DiffChange",
+}
+
+M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
+
+---@class codex.ApprovalContext
+---@field keymaps table|nil config.keymaps (for the key hint line)
+---@field display_path (fun(path: string): string)|nil how a path is shown (default: as it is)
+---@field encode (fun(v: table): string)|nil a table as text (default: tostring)
+
+---@class codex.ApprovalChoice
+---@field key string the decision's key ("accept", "decline", "acceptWithExecpolicyAmendment", …)
+---@field label string what the prompt shows
+---@field result table what is sent back
+---@field group string its highlight group
+
+-- Helpers ---------------------------------------------------------------------------------
+
+-- Decoded JSON holds no userdata but the null sentinel (vim.NIL in Neovim, codex.core.null
+-- under plain Lua): either is "no value".
+local function val(v)
+  if type(v) == "userdata" then return nil end
+  return v
+end
+
+local function list(v)
+  v = val(v)
+  if type(v) ~= "table" then return {} end
+  return v
+end
+
+--- A value as text: strings as they are, tables through ctx.encode.
+local function text(v, ctx)
+  v = val(v)
+  if v == nil then return nil end
+  if type(v) == "string" then return v end
+  if type(v) == "table" and ctx and ctx.encode then
+    local ok, s = pcall(ctx.encode, v)
+    if ok then return s end
+  end
+  return tostring(v)
+end
+
+--- The text of a command: a string, or an argv list joined with spaces.
+---@param cmd any
+---@return string|nil
+function M.command_text(cmd)
+  cmd = val(cmd)
+  if type(cmd) == "table" then return table.concat(cmd, " ") end
+  return cmd and tostring(cmd) or nil
+end
+
+--- The script inside a plain shell wrapper (`/bin/bash -lc 'script'`), and the shell; the
+--- command itself when it is not one (or when the quoting is not trivial).
+local function unwrap_shell(cmd)
+  local shell, script = cmd:match("^(%S*sh) %-l?c '([^']*)'$")
+  if shell then return script, shell end
+  return cmd, nil
+end
+
+--- The item a request is about: req.item, else the turn's item of params.itemId.
+---@param req table
+---@return table|nil
+function M.request_item(req)
+  if type(req.item) == "table" then return req.item end
+  local item_id = req.params and val(req.params.itemId)
+  if req.turn and item_id and type(req.turn.item) == "function" then
+    local ok, it = pcall(req.turn.item, req.turn, item_id)
+    if ok and type(it) == "table" then return it end
+  end
+  return nil
+end
+
+-- Choices ---------------------------------------------------------------------------------
+
+local function amendment_prefix(d)
+  local a = type(d) == "table" and val(d.acceptWithExecpolicyAmendment)
+  local words = a and list(a.execpolicy_amendment) or {}
+  return table.concat(words, " ")
+end
+
+--- The label of a decision value (the value is what gets sent; the label is only shown).
+local function decision_label(d, kind, ctx)
+  if type(d) == "string" then
+    if d == "accept" then return kind == "patch" and "Apply the change" or "Run once" end
+    if d == "acceptForSession" then
+      return kind == "patch" and "Apply, and allow changes to these files this session" or "Always allow this session"
+    end
+    if d == "decline" then return "Decline (the agent continues)" end
+    if d == "cancel" then return "Cancel the turn" end
+    return d
+  end
+  if type(d) == "table" then
+    if val(d.acceptWithExecpolicyAmendment) then
+      return ("Always allow commands starting with `%s`"):format(amendment_prefix(d))
+    end
+    local net = val(d.applyNetworkPolicyAmendment)
+    if net then
+      local a = type(net) == "table" and val(net.network_policy_amendment) or {}
+      local host = text(type(a) == "table" and a.host, ctx) or "?"
+      if type(a) == "table" and a.action == "deny" then return ("Always deny network access to %s"):format(host) end
+      return ("Always allow network access to %s"):format(host)
+    end
+    for k in pairs(d) do return tostring(k) end
+  end
+  return tostring(d)
+end
+
+local function decision_key(d)
+  if type(d) == "string" then return d end
+  if type(d) == "table" then
+    for k in pairs(d) do return tostring(k) end
+  end
+  return tostring(d)
+end
+
+local function decision_group(key)
+  if key == "decline" then return "CodexApprovalDecline" end
+  if key == "cancel" then return "CodexApprovalCancel" end
+  return "CodexApprovalChoice"
+end
+
+local DOCUMENTED = { "accept", "acceptForSession", "decline", "cancel" }
+
+--- The decisions offered: exactly the request's availableDecisions, with decline added
+--- (before cancel) when missing; the documented set when there are none.
+local function decisions_of(available)
+  if type(available) ~= "table" or #available == 0 then return { (table.unpack or unpack)(DOCUMENTED) } end
+  local has_decline = false
+  for _, d in ipairs(available) do
+    if d == "decline" then has_decline = true end
+  end
+  local decisions = {}
+  for _, d in ipairs(available) do
+    if d == "cancel" and not has_decline then
+      decisions[#decisions + 1] = "decline"
+      has_decline = true
+    end
+    decisions[#decisions + 1] = d
+  end
+  if not has_decline then decisions[#decisions + 1] = "decline" end
+  return decisions
+end
+
+--- A prompt's choices: keyed on the decision value, never on its label. A result holds the
+--- request's own values (the caller sends a copy).
+---@param req table a codex.ServerRequest (method, params)
+---@param kind "command"|"patch"|"permissions"
+---@param ctx codex.ApprovalContext|nil
+---@return codex.ApprovalChoice[]
+function M.choices(req, kind, ctx)
+  local p = req.params or {}
+  if kind == "permissions" then
+    local perms = val(p.permissions) or {}
+    return {
+      { key = "accept", label = "Grant for this turn", result = { permissions = perms, scope = "turn" }, group = "CodexApprovalChoice" },
+      { key = "acceptForSession", label = "Grant for this session", result = { permissions = perms, scope = "session" }, group = "CodexApprovalChoice" },
+      { key = "decline", label = "Decline (grant nothing; the agent continues)", result = { permissions = {} }, group = "CodexApprovalDecline" },
+    }
+  end
+  local out = {}
+  for _, d in ipairs(decisions_of(val(p.availableDecisions))) do
+    local key = decision_key(d)
+    out[#out + 1] = { key = key, label = decision_label(d, kind, ctx), result = { decision = d }, group = decision_group(key) }
+  end
+  return out
+end
+
+--- What an ApprovalRequested event carries about a request: the command, the paths.
+---@param req table
+---@param kind string
+---@return string|nil command, string[]|nil paths
+function M.summary(req, kind)
+  if kind == "command" then return M.command_text((req.params or {}).command), nil end
+  if kind ~= "patch" then return nil, nil end
+  local item, paths = M.request_item(req), {}
+  for _, c in ipairs(item and list(item.changes) or {}) do
+    if type(c) == "table" then paths[#paths + 1] = text(c.path) end
+  end
+  return nil, paths
+end
+
+--- How a notification names a thread: its name (quoted, cut at 40), else its id.
+---@param name string|nil the thread's name or preview
+---@param key string the thread id ("" when none)
+---@return string
+function M.thread_label(name, key)
+  if type(name) == "string" and name ~= "" then return ("%q"):format(name:sub(1, 40)) end
+  return key ~= "" and ("thread " .. key) or "a thread"
+end
+
+-- Content ---------------------------------------------------------------------------------
+
+-- Collects lines and highlights ({row0, group, col_start, col_end}).
+local function new_builder()
+  local b = { lines = {}, hls = {} }
+  --- Adds text (split on newlines); returns the first line number (1-based).
+  function b.add(s, group, prefix)
+    prefix = prefix or ""
+    local first
+    for line in (tostring(s) .. "\n"):gmatch("(.-)\r?\n") do
+      b.lines[#b.lines + 1] = prefix .. line
+      first = first or #b.lines
+      if group then b.hls[#b.hls + 1] = { #b.lines - 1, group, #prefix, -1 } end
+    end
+    return first
+  end
+  --- "  label  value", the label highlighted.
+  function b.field(label, value, group)
+    if value == nil or value == "" then return end
+    local prefix = "  " .. label .. " "
+    local first = true
+    for line in (tostring(value) .. "\n"):gmatch("(.-)\r?\n") do
+      local pre = first and prefix or string.rep(" ", #prefix)
+      b.lines[#b.lines + 1] = pre .. line
+      if first then b.hls[#b.hls + 1] = { #b.lines - 1, "CodexApprovalLabel", 2, 2 + #label } end
+      if group then b.hls[#b.hls + 1] = { #b.lines - 1, group, #pre, -1 } end
+      first = false
+    end
+  end
+  function b.blank() b.lines[#b.lines + 1] = "" end
+  return b
+end
+
+local function paths_text(paths, ctx)
+  local out = {}
+  for _, x in ipairs(list(paths)) do
+    if type(x) == "table" then
+      out[#out + 1] = text(val(x.path), ctx) or text(x, ctx)
+    else
+      out[#out + 1] = text(x, ctx)
+    end
+  end
+  return table.concat(out, ", ")
+end
+
+--- Lines describing a permission profile ({network?, fileSystem?}); false when it has none.
+local function permission_fields(b, perms, lead, ctx)
+  perms = val(perms)
+  if type(perms) ~= "table" then return false end
+  local any = false
+  local net = val(perms.network)
+  if type(net) == "table" and val(net.enabled) ~= nil then
+    b.field(lead .. "network:", val(net.enabled) and "enabled" or "disabled", "CodexApprovalCommand")
+    any = true
+  end
+  local fs = val(perms.fileSystem)
+  if type(fs) == "table" then
+    if #list(fs.read) > 0 then
+      b.field(lead .. "read:", paths_text(fs.read, ctx), "CodexApprovalFile")
+      any = true
+    end
+    if #list(fs.write) > 0 then
+      b.field(lead .. "write:", paths_text(fs.write, ctx), "CodexApprovalFile")
+      any = true
+    end
+    for _, e in ipairs(list(fs.entries)) do
+      if type(e) == "table" then
+        local path = val(e.path) and (type(e.path) == "table" and (val(e.path.path) or e.path) or e.path)
+        b.field(lead .. (text(e.access, ctx) or "access") .. ":", text(path, ctx) or "?", "CodexApprovalFile")
+        any = true
+      end
+    end
+  end
+  if not any and next(perms) ~= nil then
+    b.field(lead .. "permissions:", text(perms, ctx), "CodexApprovalCommand")
+    any = true
+  end
+  return any
+end
+
+local function change_kind(change, ctx)
+  local k = val(change.kind)
+  if type(k) == "table" then return val(k.type) or "update", text(val(k.move_path), ctx) end
+  return k or "update", nil
+end
+
+local function diff_group(line, kind)
+  if kind == "add" then return "CodexApprovalDiffAdd" end
+  if kind == "delete" then return "CodexApprovalDiffDelete" end
+  local c = line:sub(1, 1)
+  if line:sub(1, 3) == "+++" or line:sub(1, 3) == "---" then return "CodexApprovalHint" end
+  if c == "+" then return "CodexApprovalDiffAdd" end
+  if c == "-" then return "CodexApprovalDiffDelete" end
+  if line:sub(1, 2) == "@@" then return "CodexApprovalDiffChange" end
+  return nil
+end
+
+local function header_text(req, kind)
+  local p = req.params or {}
+  if kind == "command" then
+    if val(p.kind) == "writeStdin" then return "Codex wants to write to a running command" end
+    return "Codex wants to run a command"
+  elseif kind == "patch" then
+    local item = M.request_item(req)
+    local n = item and #list(item.changes) or 0
+    if n == 1 then return "Codex wants to change a file" end
+    if n > 1 then return ("Codex wants to change %d files"):format(n) end
+    return "Codex wants to change files"
+  end
+  return "Codex asks for more permissions"
+end
+
+local function key_hint(kind, nchoices, k)
+  local parts = {}
+  if k.focus_approval then parts[#parts + 1] = k.focus_approval .. " answer" end
+  if k.approval_choose then parts[#parts + 1] = k.approval_choose .. " on a choice" end
+  parts[#parts + 1] = ("g1-g%d"):format(math.min(nchoices, 9))
+  if kind == "patch" and k.approval_next_file then
+    parts[#parts + 1] = k.approval_next_file .. (k.approval_prev_file and ("/" .. k.approval_prev_file) or "") .. " files"
+  end
+  if k.approval_back then parts[#parts + 1] = k.approval_back .. " back" end
+  return table.concat(parts, " · ")
+end
+
+local function command_body(b, req, ctx)
+  local p = req.params or {}
+  local cmd = M.command_text(p.command)
+  if not cmd then
+    local item = M.request_item(req)
+    cmd = item and M.command_text(item.command)
+  end
+  local script, shell = unwrap_shell(cmd or "(command not given)")
+  b.add(script, "CodexApprovalCommand", "  $ ")
+  if shell then b.field("via:", cmd, "CodexApprovalHint") end
+  b.field("cwd:", text(p.cwd, ctx), "CodexApprovalFile")
+  b.field("reason:", text(p.reason, ctx))
+  local net = val(p.networkApprovalContext)
+  if type(net) == "table" then
+    local proto = text(net.protocol, ctx)
+    b.field("network:", (proto and (proto .. "://") or "") .. (text(net.host, ctx) or "?"), "CodexApprovalCommand")
+  end
+  permission_fields(b, p.additionalPermissions, "needs ", ctx)
+  local prefix = list(p.proposedExecpolicyAmendment)
+  if #prefix > 0 then
+    b.field("proposal:", ("always allow commands starting with `%s`"):format(table.concat(prefix, " ")))
+  end
+  for _, a in ipairs(list(p.proposedNetworkPolicyAmendments)) do
+    if type(a) == "table" then
+      b.field("proposal:", ("always %s network access to %s"):format(text(a.action, ctx) or "allow", text(a.host, ctx) or "?"))
+    end
+  end
+end
+
+--- One file of a patch: its header line (returned, 1-based) and its diff, cut at MAX_DIFF_LINES.
+local function file_body(b, change, ctx)
+  local kind, move = change_kind(change, ctx)
+  local shown = ctx.display_path or function(s) return s end
+  b.blank()
+  local head = ("%-6s %s%s"):format(kind, shown(text(change.path, ctx) or "?"), move and (" → " .. shown(move)) or "")
+  local lnum = b.add(head, "CodexApprovalFile", "  ")
+  b.hls[#b.hls + 1] = { lnum - 1, "CodexApprovalLabel", 2, 2 + #kind }
+  local diff = text(change.diff, ctx) or ""
+  local unified = diff:find("^@@") or diff:find("^%-%-%- ") or diff:find("\n@@")
+  local n = 0
+  for line in (diff .. "\n"):gmatch("(.-)\r?\n") do
+    n = n + 1
+    if n > M.MAX_DIFF_LINES then break end
+    if not unified and kind == "add" then line = "+" .. line
+    elseif not unified and kind == "delete" then line = "-" .. line end
+    b.lines[#b.lines + 1] = "    " .. line
+    local g = diff_group(line, unified and "update" or kind)
+    if g then b.hls[#b.hls + 1] = { #b.lines - 1, g, 4, -1 } end
+  end
+  -- a trailing newline gives one empty last line: drop it
+  if b.lines[#b.lines] == "    " or b.lines[#b.lines] == "    +" then
+    b.lines[#b.lines] = nil
+    if b.hls[#b.hls] and b.hls[#b.hls][1] == #b.lines then b.hls[#b.hls] = nil end
+  end
+  local total = select(2, diff:gsub("\n", "")) + 1
+  if total > M.MAX_DIFF_LINES then
+    b.add(("… %d more lines"):format(total - M.MAX_DIFF_LINES), "CodexApprovalHint", "    ")
+  end
+  return lnum
+end
+
+local function patch_body(b, req, ctx, files)
+  local p = req.params or {}
+  b.field("reason:", text(p.reason, ctx))
+  b.field("grants write access to:", text(p.grantRoot, ctx), "CodexApprovalFile")
+  b.add("The answer covers the whole patch (all files).", "CodexApprovalHint", "  ")
+  local item = M.request_item(req)
+  local changes = item and list(item.changes) or {}
+  if #changes == 0 then
+    b.blank()
+    b.add("(the diff is not available)", "CodexApprovalHint", "  ")
+  end
+  for _, change in ipairs(changes) do
+    if type(change) == "table" then files[#files + 1] = file_body(b, change, ctx) end
+  end
+end
+
+local function permissions_body(b, req, ctx)
+  local p = req.params or {}
+  b.field("cwd:", text(p.cwd, ctx), "CodexApprovalFile")
+  b.field("reason:", text(p.reason, ctx))
+  if not permission_fields(b, p.permissions, "", ctx) then
+    b.add("(no permissions listed)", "CodexApprovalHint", "  ")
+  end
+end
+
+---@class codex.ApprovalContent
+---@field lines string[]
+---@field hls {[1]: integer, [2]: string, [3]: integer, [4]: integer}[] row (0-based), group, start col, end col (-1: the end)
+---@field choice_at table<integer, integer> line (1-based) → choice index
+---@field files integer[] lines (1-based) of the file headers
+
+--- The prompt of a request: header, key hint, what it asks, then the choices (g1…g9).
+---@param req table a codex.ServerRequest
+---@param kind "command"|"patch"|"permissions"
+---@param choices codex.ApprovalChoice[]
+---@param ctx codex.ApprovalContext|nil
+---@return codex.ApprovalContent
+function M.render(req, kind, choices, ctx)
+  ctx = ctx or {}
+  local b = new_builder()
+  local files = {}
+  b.add(header_text(req, kind), "CodexApprovalTitle", " ")
+  b.add(key_hint(kind, #choices, ctx.keymaps or {}), "CodexApprovalHint", " ")
+  b.blank()
+  if kind == "command" then
+    command_body(b, req, ctx)
+  elseif kind == "patch" then
+    patch_body(b, req, ctx, files)
+  else
+    permissions_body(b, req, ctx)
+  end
+  b.blank()
+  local choice_at = {}
+  for i, c in ipairs(choices) do
+    local key = i <= 9 and ("g" .. i) or "  "
+    local lnum = b.add(("%s  %s"):format(key, c.label), nil, "  ")
+    b.hls[#b.hls + 1] = { lnum - 1, "CodexApprovalChoiceKey", 2, 2 + #key }
+    b.hls[#b.hls + 1] = { lnum - 1, c.group, 4 + #key, -1 }
+    choice_at[lnum] = i
+  end
+  return { lines = b.lines, hls = b.hls, choice_at = choice_at, files = files }
+end
+
+return M

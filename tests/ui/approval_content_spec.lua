@@ -1,0 +1,197 @@
+-- codex.ui.approval_content: what an approval prompt says (choices, lines, highlights). Pure:
+-- runs under Lua 5.4 as inside Neovim, without windows.
+local content = require("codex.ui.approval_content")
+
+local function req(method, params, extra)
+  local r = { method = method, params = params }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+local CMD = "item/commandExecution/requestApproval"
+local PATCH = "item/fileChange/requestApproval"
+local PERMS = "item/permissions/requestApproval"
+
+local function keys_of(choices)
+  local out = {}
+  for i, c in ipairs(choices) do out[i] = c.key end
+  return out
+end
+
+local function text(c) return table.concat(c.lines, "\n") end
+
+-- The text a highlight covers, as "text:group".
+local function spans(c)
+  local out = {}
+  for _, h in ipairs(c.hls) do
+    local line = c.lines[h[1] + 1]
+    out[#out + 1] = line:sub(h[3] + 1, h[4] == -1 and #line or h[4]) .. ":" .. h[2]
+  end
+  return out
+end
+
+local function has(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+local KEYMAPS = { focus_approval = "<C-a>", approval_choose = "<CR>", approval_back = "<Esc>",
+  approval_next_file = "]f", approval_prev_file = "[f" }
+
+describe("codex.ui.approval_content", function()
+  it("knows the three approval methods", function()
+    expect.eq(content.KINDS[CMD], "command")
+    expect.eq(content.KINDS[PATCH], "patch")
+    expect.eq(content.KINDS[PERMS], "permissions")
+    expect.eq(content.KINDS["item/tool/requestUserInput"], nil)
+  end)
+
+  it("choices are exactly availableDecisions, decline added before cancel, keyed on the value", function()
+    local amend = { acceptWithExecpolicyAmendment = { execpolicy_amendment = { "npm", "test" } } }
+    local ch = content.choices(req(CMD, { availableDecisions = { "accept", amend, "cancel" } }), "command")
+    expect.same(keys_of(ch), { "accept", "acceptWithExecpolicyAmendment", "decline", "cancel" })
+    expect.eq(ch[1].label, "Run once")
+    expect.eq(ch[2].label, "Always allow commands starting with `npm test`")
+    expect.same(ch[2].result, { decision = amend })
+    expect.eq(ch[3].group, "CodexApprovalDecline")
+    expect.eq(ch[4].group, "CodexApprovalCancel")
+    expect.same(keys_of(content.choices(req(CMD, { availableDecisions = { "accept" } }), "command")), { "accept", "decline" })
+  end)
+
+  it("without availableDecisions: the documented set; patch labels say apply", function()
+    local ch = content.choices(req(PATCH, {}), "patch")
+    expect.same(keys_of(ch), { "accept", "acceptForSession", "decline", "cancel" })
+    expect.eq(ch[1].label, "Apply the change")
+    expect.match(ch[2].label, "allow changes to these files")
+  end)
+
+  it("network amendments name the host; permissions grant per turn or session", function()
+    local net = { applyNetworkPolicyAmendment = { network_policy_amendment = { host = "example.com", action = "deny" } } }
+    local ch = content.choices(req(CMD, { availableDecisions = { net } }), "command")
+    expect.eq(ch[1].label, "Always deny network access to example.com")
+    local perms = { network = { enabled = true } }
+    local pc = content.choices(req(PERMS, { permissions = perms }), "permissions")
+    expect.same(keys_of(pc), { "accept", "acceptForSession", "decline" })
+    expect.same(pc[1].result, { permissions = perms, scope = "turn" })
+    expect.same(pc[2].result.scope, "session")
+    expect.same(pc[3].result, { permissions = {} })
+  end)
+
+  it("a command prompt: header, key hint, the script out of its shell wrapper, fields, choices", function()
+    local r = req(CMD, { command = "/bin/bash -lc 'ls -la'", cwd = "/w", reason = "look around",
+      proposedExecpolicyAmendment = { "ls" } })
+    local ch = content.choices(r, "command")
+    local c = content.render(r, "command", ch, { keymaps = KEYMAPS })
+    expect.eq(c.lines[1], " Codex wants to run a command")
+    expect.eq(c.lines[2], " <C-a> answer · <CR> on a choice · g1-g4 · <Esc> back")
+    local t = text(c)
+    expect.match(t, "\n  %$ ls %-la\n")
+    expect.match(t, "  via: /bin/bash %-lc 'ls %-la'")
+    expect.match(t, "  cwd: /w")
+    expect.match(t, "  reason: look around")
+    expect.match(t, "proposal: always allow commands starting with `ls`")
+    local s = spans(c)
+    expect.truthy(has(s, "Codex wants to run a command:CodexApprovalTitle"))
+    expect.truthy(has(s, "ls -la:CodexApprovalCommand"))
+    expect.truthy(has(s, "cwd::CodexApprovalLabel"))
+    -- choices: the last lines, each mapped to its index
+    for i = 1, #ch do
+      local lnum = #c.lines - #ch + i
+      expect.eq(c.choice_at[lnum], i)
+      expect.eq(c.lines[lnum], ("  g%d  %s"):format(i, ch[i].label))
+    end
+    expect.same(c.files, {})
+  end)
+
+  it("the command comes from the item when the request has none; JSON null is no value", function()
+    -- The decoder's null: vim.NIL in Neovim, codex.core.null under plain Lua (both userdata;
+    -- any userdata where the C core is not built for this Lua, e.g. a bare LuaJIT).
+    local null = type(vim) == "table" and vim.NIL
+      or (function() local ok, core = pcall(require, "codex.core") return ok and core.null or io.stdout end)()
+    local r = req(CMD, { command = null, reason = null, cwd = null }, { item = { command = { "echo", "hi" } } })
+    local t = text(content.render(r, "command", content.choices(r, "command"), nil))
+    expect.match(t, "%$ echo hi")
+    expect.falsy(t:find("reason:", 1, true), "a null field is not shown")
+    expect.falsy(t:find("cwd:", 1, true))
+    local ch = content.choices(req(CMD, { availableDecisions = null }), "command")
+    expect.same(keys_of(ch), { "accept", "acceptForSession", "decline", "cancel" })
+  end)
+
+  it("a patch prompt: one header line per file (in files), its diff highlighted, long diffs cut", function()
+    local long = {}
+    for i = 1, content.MAX_DIFF_LINES + 5 do long[i] = "line " .. i end
+    local item = { changes = {
+      { path = "/w/a.txt", kind = { type = "update" }, diff = "@@ -1 +1 @@\n-old\n+new\n" },
+      { path = "/w/b.txt", kind = "add", diff = table.concat(long, "\n") },
+    } }
+    local r = req(PATCH, { reason = "fix" }, { item = item })
+    local ch = content.choices(r, "patch")
+    local c = content.render(r, "patch", ch, { keymaps = KEYMAPS, display_path = function(p) return (p:gsub("^/w/", "")) end })
+    expect.eq(c.lines[1], " Codex wants to change 2 files")
+    expect.match(c.lines[2], "%]f/%[f files")
+    expect.eq(#c.files, 2)
+    expect.eq(c.lines[c.files[1]], "  update a.txt")
+    expect.eq(c.lines[c.files[2]], "  add    b.txt")
+    local s = spans(c)
+    expect.truthy(has(s, "-old:CodexApprovalDiffDelete"))
+    expect.truthy(has(s, "+new:CodexApprovalDiffAdd"))
+    expect.truthy(has(s, "@@ -1 +1 @@:CodexApprovalDiffChange"))
+    expect.truthy(has(s, "+line 1:CodexApprovalDiffAdd"), "an added file's content is shown as added lines")
+    expect.match(text(c), "… 5 more lines")
+    expect.falsy(text(c):find("line " .. (content.MAX_DIFF_LINES + 1), 1, true))
+    expect.match(text(c), "The answer covers the whole patch")
+  end)
+
+  it("a patch without its item says the diff is not available", function()
+    local r = req(PATCH, {})
+    local c = content.render(r, "patch", content.choices(r, "patch"))
+    expect.eq(c.lines[1], " Codex wants to change files")
+    expect.match(text(c), "%(the diff is not available%)")
+  end)
+
+  it("the item can come from the turn (params.itemId)", function()
+    local turn = { item = function(_, id) return id == "i1" and { changes = { { path = "x", diff = "+a" } } } or nil end }
+    local r = req(PATCH, { itemId = "i1" }, { turn = turn })
+    expect.eq(content.render(r, "patch", content.choices(r, "patch")).lines[1], " Codex wants to change a file")
+    local _, paths = content.summary(r, "patch")
+    expect.same(paths, { "x" })
+  end)
+
+  it("a permissions prompt lists network and file system access; odd shapes go through encode", function()
+    local r = req(PERMS, { cwd = "/w", permissions = { network = { enabled = true }, fileSystem = { read = { "/data" }, write = { { path = "/out" } } } } })
+    local t = text(content.render(r, "permissions", content.choices(r, "permissions")))
+    expect.match(t, "Codex asks for more permissions")
+    expect.match(t, "  network: enabled")
+    expect.match(t, "  read: /data")
+    expect.match(t, "  write: /out")
+    local odd = req(PERMS, { permissions = { something = 1 } })
+    local ot = text(content.render(odd, "permissions", content.choices(odd, "permissions"), { encode = function() return "{json}" end }))
+    expect.match(ot, "permissions: {json}")
+    local none = req(PERMS, {})
+    expect.match(text(content.render(none, "permissions", content.choices(none, "permissions"))), "%(no permissions listed%)")
+  end)
+
+  it("summary and thread labels for notifications", function()
+    expect.eq((content.summary(req(CMD, { command = { "ls", "-l" } }), "command")), "ls -l")
+    expect.eq(content.thread_label("my thread", "t1"), '"my thread"')
+    expect.eq(content.thread_label(("x"):rep(50), "t1"), '"' .. ("x"):rep(40) .. '"')
+    expect.eq(content.thread_label(nil, "t1"), "thread t1")
+    expect.eq(content.thread_label("", ""), "a thread")
+  end)
+
+  it("the approval modules never require the chat; the pure ones use no vim.*", function()
+    local function source(name)
+      local f = assert(io.open(TEST_ROOT .. "/lua/codex/ui/" .. name .. ".lua"))
+      local s = f:read("a")
+      f:close()
+      return s
+    end
+    for _, m in ipairs({ "approval", "approval_content", "approval_view", "user_input" }) do
+      expect.falsy(source(m):find("codex.ui.chat", 1, true), m .. " requires nothing of the chat")
+    end
+    for _, m in ipairs({ "approval_content", "chat_items" }) do
+      local code = source(m):gsub("%-%-[^\n]*", "") -- (comments may name vim.NIL)
+      expect.falsy(code:find("vim%."), m .. " uses no vim.*")
+    end
+  end)
+end)
