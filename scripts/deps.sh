@@ -7,7 +7,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEPS="$ROOT/.deps"
-CODEX_VERSION=0.171.0
+# The pinned Codex release: its one source is lua/codex/version.lua (M.pinned = "x.y.z").
+CODEX_VERSION=$(sed -n 's/^M\.pinned = "\([^"]*\)".*/\1/p' "$ROOT/lua/codex/version.lua")
+[ -n "$CODEX_VERSION" ] || { echo "deps: no M.pinned in lua/codex/version.lua" >&2; exit 1; }
 mkdir -p "$DEPS"
 
 # install_codex VERSION DIR BINDIR: @openai/codex@VERSION from npm into DIR (unless DIR already
@@ -32,6 +34,9 @@ install_codex() {
 
 # scripts/deps.sh codex X.Y.Z: only that release, into .deps/codex-X.Y.Z/ (make test-compat);
 # prints the binary's path.
+# scripts/deps.sh pinned: prints the pinned release (for tests and scripts).
+if [ "${1:-}" = pinned ]; then echo "$CODEX_VERSION"; exit 0; fi
+
 if [ "${1:-}" = codex ]; then
   v=${2:?usage: scripts/deps.sh codex X.Y.Z}
   [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || { echo "deps: not a version: $v" >&2; exit 2; }
