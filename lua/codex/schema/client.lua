@@ -14,7 +14,7 @@ local rows = {
   { "env", "table", lua = "table<string, string|false>", doc = "merged over the environment; `false` unsets" },
   { "cwd", "string", doc = "working directory of the process" },
   { "client_info", "table", lua = "{name: string, title: string|nil, version: string}",
-    default_text = '`{ name = "codex_nvim", title = "codex.nvim", version = <plugin version> }`',
+    default_text = "codex_nvim, codex.nvim, the plugin's version",
     doc = "`{ name, title, version }` sent in `initialize`" },
   { "experimental_api", "boolean", default = true, doc = "ask for the experimental API" },
   { "opt_out_notifications", "table", lua = "string[]", doc = "notification methods the server should not send" },
@@ -29,7 +29,7 @@ local rows = {
   { "approval_handler", "function", lua = "fun(req: codex.ServerRequest): table|nil",
     default_text = "`codex.approvals.decline_all`", doc = "see |codex-approvals|" },
   { "on_protocol_error", "function", lua = "fun(err: codex.Error)",
-    default_text = "reported with |vim.notify()|", doc = "function(err) for malformed lines" },
+    default_text = "|vim.notify()|", doc = "function(err) for malformed lines" },
   { "on_warning", "function", lua = "fun(msg: string, details: table)",
     default_text = "|vim.notify()|, or stderr in plain Lua",
     doc = "function(msg, details) for a codex outside the supported range (|codex-versions|), once per client;"
