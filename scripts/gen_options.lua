@@ -81,6 +81,10 @@ end
 local function types_of(row) return type(row[2]) == "table" and row[2] or { row[2] } end
 local function leaf(path) return path:match("([^.]+)$") end
 local function parent(path) return path:match("^(.*)%.[^.]+$") end
+local function has_children(rows, path)
+  for _, r in ipairs(rows) do if parent(r[1]) == path then return true end end
+  return false
+end
 
 local function lua_literal(v)
   if type(v) == "string" then return ("%q"):format(v) end
@@ -122,9 +126,7 @@ local function classes(rows, name, prefix, out)
   local fields, nested = {}, {}
   for _, row in ipairs(rows) do
     if (parent(row[1]) or "") == prefix then
-      local has_children = false
-      for _, r in ipairs(rows) do if parent(r[1]) == row[1] then has_children = true end end
-      local class = has_children and not row.lua and (name .. "." .. leaf(row[1])) or nil
+      local class = has_children(rows, row[1]) and not row.lua and (name .. "." .. leaf(row[1])) or nil
       if class then nested[#nested + 1] = { class, row[1] } end
       local doc = one_line(row.doc)
       fields[#fields + 1] = ("---@field %s %s%s"):format(leaf(row[1]), lua_type(row, class), doc ~= "" and (" " .. doc) or "")
@@ -174,16 +176,15 @@ function M.config_block()
   local function block(prefix, indent)
     for _, row in ipairs(config_rows) do
       if (parent(row[1]) or "") == prefix then
-        local has_children = false
-        for _, r in ipairs(config_rows) do if parent(r[1]) == row[1] then has_children = true end end
+        local group = has_children(config_rows, row[1]) and row.default == nil
         local key = indent .. leaf(row[1]) .. " = "
         local comment = row.doc or (row.enum and ('"' .. table.concat(row.enum, '" | "') .. '"')) or nil
-        if has_children and row.default == nil and not row.collapse then
+        if group and not row.collapse then
           out[#out + 1] = key .. "{"
           block(row[1], indent .. "  ")
           out[#out + 1] = indent .. "},"
         else
-          local value = has_children and row.default == nil and "{ … }" or lua_literal(row.default)
+          local value = group and "{ … }" or lua_literal(row.default)
           if comment then
             for _, l in ipairs(hanging(key .. value .. ",", 28, comment, nil, "-- ")) do out[#out + 1] = l end
           else

@@ -16,9 +16,10 @@
 ---  min             a number >= min
 ---  unknown         for a table row with child rows: the problem an unknown key gets
 ---                  (default "is not known")
----  doc, lua, tag, default_text   for the generated docs and LuaCATS types
----                  (scripts/gen_options.lua): help text, LuaCATS type, help tag, and the
----                  default as text when another layer applies it (the C core)
+---  doc, lua, tag, default_text, collapse, keymap   for the generated docs and LuaCATS
+---                  types only (scripts/gen_options.lua): help text, LuaCATS type, help tag,
+---                  the default as text when another layer applies it (the C core), a table
+---                  shown as `{ … }` among the defaults, a row of the |codex-keymaps| table
 ---
 --- Pure Lua: the generator and plain-Lua scripts load it too.
 local M = {}
@@ -140,15 +141,6 @@ function M.defaults(rows)
       end
     end
   end
-  return out
-end
-
---- The row of each path.
----@param rows table[]
----@return table<string, table>
-function M.index(rows)
-  local out = {}
-  for _, row in ipairs(rows) do out[row[1]] = row end
   return out
 end
 
