@@ -3,7 +3,8 @@
 # Debian packages (when missing), the pinned Codex CLI from the npm registry into .deps/,
 # and Neovim 0.10 (Debian trixie) and the newest Debian Neovim (sid: 0.12) unpacked, not
 # installed, into .deps/nvim-0.10/ and .deps/nvim-0.12/ (scripts/nvim_unpack.sh; patchelf).
-# `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/.
+# `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/;
+# `scripts/deps.sh pinned` prints the pinned release (from lua/codex/version.lua) and exits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEPS="$ROOT/.deps"
