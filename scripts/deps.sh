@@ -3,11 +3,14 @@
 # Debian packages (when missing), the pinned Codex CLI from the npm registry into .deps/,
 # and Neovim 0.10 (Debian trixie) and the newest Debian Neovim (sid: 0.12) unpacked, not
 # installed, into .deps/nvim-0.10/ and .deps/nvim-0.12/ (scripts/nvim_unpack.sh; patchelf).
-# `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/.
+# `scripts/deps.sh codex X.Y.Z` installs only that Codex release, into .deps/codex-X.Y.Z/;
+# `scripts/deps.sh pinned` prints the pinned release (from lua/codex/version.lua) and exits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEPS="$ROOT/.deps"
-CODEX_VERSION=0.171.0
+# The pinned Codex release: its one source is lua/codex/version.lua (M.pinned = "x.y.z").
+CODEX_VERSION=$(sed -n 's/^M\.pinned = "\([^"]*\)".*/\1/p' "$ROOT/lua/codex/version.lua")
+[ -n "$CODEX_VERSION" ] || { echo "deps: no M.pinned in lua/codex/version.lua" >&2; exit 1; }
 mkdir -p "$DEPS"
 
 # install_codex VERSION DIR BINDIR: @openai/codex@VERSION from npm into DIR (unless DIR already
@@ -32,6 +35,9 @@ install_codex() {
 
 # scripts/deps.sh codex X.Y.Z: only that release, into .deps/codex-X.Y.Z/ (make test-compat);
 # prints the binary's path.
+# scripts/deps.sh pinned: prints the pinned release (for tests and scripts).
+if [ "${1:-}" = pinned ]; then echo "$CODEX_VERSION"; exit 0; fi
+
 if [ "${1:-}" = codex ]; then
   v=${2:?usage: scripts/deps.sh codex X.Y.Z}
   [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || { echo "deps: not a version: $v" >&2; exit 2; }

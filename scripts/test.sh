@@ -6,10 +6,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 mode=${1:-all}
 CORE_SPECS="tests/core/runner_spec.lua tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/json_diff_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/stream_spec.lua tests/core/faults_spec.lua tests/core/real_spec.lua tests/core/version_spec.lua tests/core/not_installed_spec.lua"
-API_SPECS="tests/api/protocol_types_spec.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua"
+API_SPECS="tests/api/protocol_types_spec.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua tests/api/options_spec.lua tests/api/util_spec.lua"
 # Pure UI modules: no vim.*, so they run under Lua 5.4 as well as in every Neovim.
 PURE_SPECS="tests/ui/markdown_spec.lua tests/ui/approval_content_spec.lua tests/ui/chat_items_spec.lua"
-UI_SPECS="$PURE_SPECS tests/ui/render_spec.lua tests/ui/chat_spec.lua tests/ui/chat_history_spec.lua tests/ui/chat_wipe_spec.lua tests/ui/chat_drift_spec.lua tests/ui/commands_spec.lua tests/ui/commands_drift_spec.lua tests/ui/approval_spec.lua tests/ui/approval_attach_spec.lua tests/ui/ui_util_spec.lua tests/ui/login_spec.lua tests/ui/health_spec.lua tests/ui/not_installed_spec.lua tests/ui/highlight_spec.lua tests/ui/deprecated_spec.lua tests/ui/tmux_demo_spec.lua"
+UI_SPECS="$PURE_SPECS tests/ui/render_spec.lua tests/ui/chat_spec.lua tests/ui/chat_history_spec.lua tests/ui/chat_wipe_spec.lua tests/ui/chat_drift_spec.lua tests/ui/commands_spec.lua tests/ui/commands_drift_spec.lua tests/ui/approval_spec.lua tests/ui/approval_attach_spec.lua tests/ui/ui_util_spec.lua tests/ui/login_spec.lua tests/ui/health_spec.lua tests/ui/not_installed_spec.lua tests/ui/highlight_spec.lua tests/ui/deprecated_spec.lua tests/ui/setup_spec.lua tests/ui/tmux_demo_spec.lua"
 NVIM07=${NVIM07:-nvim}
 NVIM010=${NVIM010:-$ROOT/.deps/nvim-0.10/nvim}
 NVIM012=${NVIM012:-$ROOT/.deps/nvim-0.12/nvim}

@@ -25,6 +25,7 @@ end
 ---@param what string|nil named in the timeout error
 ---@return any result
 function M.call(start, cb, timeout_ms, what)
+  host.init() -- the operation's callbacks may fail: their errors go to host.report
   if cb then
     start(cb)
     return

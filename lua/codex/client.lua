@@ -1,40 +1,14 @@
 ---@mod codex.client  The Codex client: one app-server, its account, threads and turns.
 local await = require("codex.await")
-local core = require("codex.core")
 local errors = require("codex.errors")
 local login = require("codex.login")
 local options = require("codex.options")
 local rpc = require("codex.rpc")
+local schema = require("codex.schema")
 local thread_mod = require("codex.thread")
 
----@class codex.ClientOptions
----@field codex_bin string|nil the codex executable (else $CODEX_BIN, the pinned copy, PATH)
----@field args string[]|nil replaces the whole argv (e.g. {"ssh", "host", "codex", "app-server", "--listen", "stdio://"})
----@field config table<string, any>|nil `--config key=value` overrides (TOML-encoded)
----@field cwd string|nil working directory of the app-server
----@field env table<string, string|false>|nil merged over the environment (false unsets)
----@field client_info {name: string, title: string|nil, version: string}|nil
----@field experimental_api boolean|nil default true
----@field request_timeout_ms number|nil default 120000 (0: none)
----@field restart boolean|nil respawn after the process died
----@field approval_handler (fun(req: codex.ServerRequest): table|nil)|nil default codex.approvals.decline_all
----@field app_server_args string[]|nil extra arguments after `app-server`
----@field opt_out_notifications string[]|nil
----@field max_line number|nil
----@field retry table|nil
----@field start_timeout_ms number|nil
----@field kill_grace_ms number|nil
----@field on_protocol_error fun(err: codex.Error)|nil
----@field on_warning fun(msg: string, details: table)|nil a codex outside the supported range, once (see codex.version)
-
-local OPTION_TYPES = {
-  codex_bin = "string", args = "table", config = "table", cwd = "string", env = "table",
-  client_info = "table", experimental_api = "boolean", request_timeout_ms = "number",
-  restart = "boolean", approval_handler = "function", app_server_args = "table",
-  opt_out_notifications = "table", max_line = "number", retry = "table",
-  start_timeout_ms = "number", kill_grace_ms = "number", on_protocol_error = "function",
-  on_warning = "function",
-}
+-- codex.ClientOptions is generated from codex.schema.client (lua/codex/types/options.lua).
+local option_rows = require("codex.schema.client")
 
 ---@class codex.Client
 ---@field rpc codex.Rpc
@@ -50,23 +24,18 @@ local M = {}
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error(errors.new("invalid_argument", "codex.new: options must be a table"), 2) end
-  for k, v in pairs(opts) do
-    local want = OPTION_TYPES[k]
-    if not want then error(errors.new("invalid_argument", ("codex.new: unknown option %q"):format(tostring(k))), 2) end
-    if type(v) ~= want then
-      error(errors.new("invalid_argument", ("codex.new: option %s must be a %s, got %s"):format(k, want, type(v))), 2)
-    end
-    -- Durations and sizes: math.huge means no limit; negative and NaN mean nothing.
-    if want == "number" and not (v >= 0) then
-      error(errors.new("invalid_argument", ("codex.new: option %s must be a non-negative number, got %s"):format(k, tostring(v))), 2)
-    end
+  local path, problem, unknown = schema.validate(option_rows, opts)
+  if path then
+    local msg = unknown ~= nil and ("codex.new: unknown option %q"):format(tostring(unknown))
+      or ("codex.new: option %s %s"):format(path, problem)
+    error(errors.new("invalid_argument", msg), 2)
   end
   local self = setmetatable({ opts = opts, turns = setmetatable({}, { __mode = "v" }) }, Client)
   local ropts = {}
   for k, v in pairs(opts) do ropts[k] = v end
   -- Server requests get the item they are about (req.item: the command or the file change
-  -- with its diffs), from the turn that owns it.
-  local user_handler = opts.approval_handler
+  -- with its diffs), from the turn that owns it. self.opts keeps the user's handler (or the
+  -- one set_approval_handler sets); the wrapper reads it on every request.
   ropts.approval_handler = function(req)
     local t = req.turn_id and self.turns[req.turn_id]
     local item_id = req.params.itemId
@@ -74,7 +43,6 @@ function M.new(opts)
     req.turn = t
     return (self.opts.approval_handler or require("codex.approvals").decline_all)(req)
   end
-  self.opts.approval_handler = user_handler
   self.rpc = rpc.new(ropts)
   return self
 end

@@ -19,7 +19,16 @@ function M.report(msg)
     io.stderr:write(msg, "\n")
   end
 end
-core.on_error(M.report)
+
+local initialised = false
+--- Installs the core's reporter (errors from callbacks, protocol problems): once, on first
+--- use (a connection, a waiting call), not at require time. It looks M.report up on every
+--- report, so whoever replaces host.report (a test, a script) gets the core's reports too.
+function M.init()
+  if initialised then return end
+  initialised = true
+  core.on_error(function(msg) M.report(msg) end)
+end
 
 --- Waits, pumping the loop, until cond() is true or timeout_ms passes.
 ---@param timeout_ms number|nil nil waits forever

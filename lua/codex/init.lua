@@ -79,7 +79,8 @@ setmetatable(M, {
   end,
 })
 
---- Configures the Neovim plugin (optional; idempotent). See |codex-config|.
+--- Configures the Neovim plugin (optional; idempotent). See |codex-config|; what calling it
+--- again does to the shared client: |codex-setup-again|.
 ---@param opts codex.Config|nil
 function M.setup(opts)
   require("codex.config").setup(opts)

@@ -1,6 +1,7 @@
 ---@mod codex.options  snake_case options -> the protocol's camelCase params, validated in one
 --- place so every call reports a bad option the same way.
 local errors = require("codex.errors")
+local schema = require("codex.schema")
 
 local M = {}
 
@@ -81,11 +82,8 @@ function M.params(kind, opts)
     if not s then
       error(errors.new("invalid_argument", ("unknown %s option %q"):format((kind:gsub("_", " ")), tostring(k))), 0)
     end
-    local ok = false
-    for i = 2, #s do if type(v) == s[i] then ok = true end end
-    if not ok then
-      error(errors.new("invalid_argument", ("option %s must be a %s, got %s"):format(k, table.concat(s, " or ", 2), type(v))), 0)
-    end
+    local problem = schema.check({ k, { (table.unpack or unpack)(s, 2) } }, v)
+    if problem then error(errors.new("invalid_argument", ("option %s %s"):format(k, problem)), 0) end
     if s[1] then params[s[1]] = v end
   end
   return params

@@ -7,31 +7,19 @@ local errors = require("codex.errors")
 local host = require("codex.host")
 local stream = require("codex.stream")
 local version = require("codex.version")
+local schema = require("codex.schema")
 local server_requests = require("codex.server_requests")
+local util = require("codex.util")
 
 local M = {}
 
-M.VERSION = "0.1.0"
+-- The plugin's version and the pinned codex, both from codex.version (their one source).
+M.VERSION = version.plugin
 M.PINNED_CODEX = version.pinned
 
----@class codex.RpcOptions
----@field codex_bin string|nil the codex executable (else $CODEX_BIN, the pinned copy, PATH)
----@field args string[]|nil replaces the whole argv (e.g. {"ssh", "host", "codex", "app-server"})
----@field config table<string, any>|nil `--config key=value` overrides (values TOML-encoded)
----@field app_server_args string[]|nil extra arguments after `app-server` (e.g. {"--strict-config"})
----@field env table<string, string|false>|nil merged over the environment (false unsets)
----@field cwd string|nil
----@field client_info {name: string, title: string|nil, version: string}|nil
----@field experimental_api boolean|nil default true
----@field opt_out_notifications string[]|nil notification methods the server should not send
----@field request_timeout_ms number|nil default 120000 (0: none)
----@field start_timeout_ms number|nil default 30000
----@field max_line number|nil bytes, default 64 MiB
----@field retry {attempts: integer, initial_ms: number, max_ms: number, jitter: number}|nil overload retries
----@field restart boolean|nil respawn on the next call after the process died
----@field approval_handler (fun(req: codex.ServerRequest): table|nil)|nil default: decline everything
----@field kill_grace_ms number|nil wait after closing stdin before SIGTERM (default 500)
----@field on_warning fun(msg: string, details: table)|nil a codex outside the supported range (once per client; see codex.version)
+-- codex.RpcOptions is generated from codex.schema.client (lua/codex/types/options.lua); the
+-- defaults applied here come from the same rows.
+local D = schema.defaults(require("codex.schema.client"))
 
 ---@class codex.Rpc
 ---@field opts codex.RpcOptions
@@ -42,6 +30,36 @@ local Rpc = {}
 Rpc.__index = Rpc
 
 local live = setmetatable({}, { __mode = "k" }) -- every Rpc, for VimLeavePre
+
+--- Quitting Neovim ends every child (DESIGN §2.4), waiting briefly for them to exit.
+local function close_all()
+  local procs = {}
+  for rpc in pairs(live) do
+    if rpc.core and rpc.core:status().alive then
+      procs[#procs + 1] = rpc.core
+      rpc.state = "closed"
+      rpc.core:close()
+    end
+  end
+  vim.wait(3000, function()
+    for _, c in ipairs(procs) do if c:status().alive then return false end end
+    return true
+  end, 10)
+end
+
+local initialised = false
+--- The first-use initialiser: requiring codex modules changes nothing in the host; the first
+--- connection installs the core's reporter (host.init) and, in Neovim, the VimLeavePre
+--- autocmd that ends every child.
+local function init()
+  if initialised then return end
+  initialised = true
+  host.init()
+  if host.nvim then
+    local group = vim.api.nvim_create_augroup("codex_core", { clear = true })
+    vim.api.nvim_create_autocmd("VimLeavePre", { group = group, callback = close_all })
+  end
+end
 
 local KEY_PATTERN = "^[%w_%-]+$"
 
@@ -83,6 +101,7 @@ end
 ---@param opts codex.RpcOptions|nil
 ---@return codex.Rpc
 function M.new(opts)
+  init()
   local self = setmetatable({ opts = opts or {}, state = "new", subs = {}, start_waiters = nil }, Rpc)
   live[self] = true
   return self
@@ -90,33 +109,20 @@ end
 
 function Rpc:_emit(msg)
   for _, key in ipairs({ msg.method, "*" }) do
-    for _, fn in ipairs(self.subs[key] or {}) do
-      local ok, err = pcall(fn, msg.params, msg)
-      if not ok then host.report("codex: error in notification callback (" .. tostring(msg.method) .. "): " .. tostring(err)) end
-    end
+    local list = self.subs[key]
+    if list then list:emit(host.report, "notification callback (" .. tostring(msg.method) .. ")", msg.params, msg) end
   end
 end
 
 --- Subscribes to global notifications (those not scoped to a turn or login); "*" for all.
---- fn(params, msg) runs scheduled. Returns an unsubscribe function.
+--- fn(params, msg) runs scheduled. Returns an unsubscribe function; unsubscribing during a
+--- delivery is safe (codex.util.subscribers).
 ---@param method string
 ---@param fn fun(params: table, msg: table)
 ---@return fun()
 function Rpc:on(method, fn)
-  local list = self.subs[method]
-  if not list then
-    list = {}
-    self.subs[method] = list
-  end
-  -- Copy-on-write, so unsubscribing during delivery is safe.
-  local copy = { (table.unpack or unpack)(list) }
-  copy[#copy + 1] = fn
-  self.subs[method] = copy
-  return function()
-    local cur, out = self.subs[method] or {}, {}
-    for _, f in ipairs(cur) do if f ~= fn then out[#out + 1] = f end end
-    self.subs[method] = out
-  end
+  self.subs[method] = self.subs[method] or util.subscribers()
+  return self.subs[method]:add(fn)
 end
 
 function Rpc:_spawn()
@@ -125,7 +131,7 @@ function Rpc:_spawn()
   if not argv then return nil, errors.new("invalid_argument", err) end
   local c, msg, code = core.spawn({
     argv = argv, env = opts.env, cwd = opts.cwd, max_line = opts.max_line,
-    timeout_ms = opts.request_timeout_ms or 120000, retry = opts.retry, kill_grace_ms = opts.kill_grace_ms,
+    timeout_ms = opts.request_timeout_ms or D.request_timeout_ms, retry = opts.retry, kill_grace_ms = opts.kill_grace_ms,
   })
   if not c then
     -- No codex where we looked: say how to install it, not "no such file or directory".
@@ -154,7 +160,7 @@ end
 ---@param cb fun(err: codex.Error|nil, info: table|nil)|nil
 ---@return table info
 function Rpc:start(cb)
-  return await.call(function(done) self:_start(done) end, cb, (self.opts.start_timeout_ms or 30000) + 1000, "start")
+  return await.call(function(done) self:_start(done) end, cb, (self.opts.start_timeout_ms or D.start_timeout_ms) + 1000, "start")
 end
 
 function Rpc:_start(done)
@@ -181,10 +187,12 @@ function Rpc:_start(done)
   end
   self.state = "starting"
   local ci = self.opts.client_info or {}
+  local experimental = self.opts.experimental_api
+  if experimental == nil then experimental = D.experimental_api end
   local params = {
     clientInfo = { name = ci.name or "codex_nvim", title = ci.title or "codex.nvim", version = ci.version or M.VERSION },
     capabilities = {
-      experimentalApi = self.opts.experimental_api ~= false,
+      experimentalApi = experimental,
       optOutNotificationMethods = self.opts.opt_out_notifications and core.array(self.opts.opt_out_notifications) or nil,
     },
   }
@@ -201,7 +209,7 @@ function Rpc:_start(done)
     self.info, self.state = info, "ready"
     self:_check_version(info.server_version)
     finish(nil, info)
-  end, { timeout_ms = self.opts.start_timeout_ms or 30000 })
+  end, { timeout_ms = self.opts.start_timeout_ms or D.start_timeout_ms })
 end
 
 --- Once per client, after the first handshake: a codex outside the supported range (from
@@ -213,10 +221,9 @@ function Rpc:_check_version(v)
   local msg, level = version.warning(v)
   if not msg then return end
   if self.opts.on_warning then
-    local ok, err = pcall(self.opts.on_warning, msg, {
+    util.safe_call(host.report, "on_warning", self.opts.on_warning, msg, {
       kind = "codex_version", version = v, status = version.status(v), min = version.min, max_tested = version.max_tested,
     })
-    if not ok then host.report("codex: error in on_warning: " .. tostring(err)) end
   elseif host.nvim then
     pcall(vim.notify, msg, level == "warn" and vim.log.levels.WARN or vim.log.levels.INFO)
   else
@@ -234,7 +241,7 @@ end
 function Rpc:request(method, params, opts, cb)
   if type(opts) == "function" then opts, cb = nil, opts end
   opts = opts or {}
-  local timeout = opts.timeout_ms or self.opts.request_timeout_ms or 120000
+  local timeout = opts.timeout_ms or self.opts.request_timeout_ms or D.request_timeout_ms
   return await.call(function(done)
     local function send()
       self.core:request(method, params, done, {
@@ -325,28 +332,6 @@ function Rpc:status()
   local st = self.core and self.core:status() or {}
   st.state = self.state
   return st
-end
-
-if host.nvim then
-  -- Quitting Neovim ends every child (DESIGN §2.4), waiting briefly for them to exit.
-  local group = vim.api.nvim_create_augroup("codex_core", { clear = true })
-  vim.api.nvim_create_autocmd("VimLeavePre", {
-    group = group,
-    callback = function()
-      local procs = {}
-      for rpc in pairs(live) do
-        if rpc.core and rpc.core:status().alive then
-          procs[#procs + 1] = rpc.core
-          rpc.state = "closed"
-          rpc.core:close()
-        end
-      end
-      vim.wait(3000, function()
-        for _, c in ipairs(procs) do if c:status().alive then return false end end
-        return true
-      end, 10)
-    end,
-  })
 end
 
 return M

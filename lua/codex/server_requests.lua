@@ -6,6 +6,7 @@
 local core = require("codex.core")
 local errors = require("codex.errors")
 local host = require("codex.host")
+local util = require("codex.util")
 
 local M = {}
 
@@ -32,16 +33,8 @@ M.safe = {
   ["execCommandApproval"] = { decision = "denied" },
 }
 
---- A deep copy that keeps metatables (the JSON array marker among them).
----@generic T
----@param v T
----@return T
-local function deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = deep_copy(x) end
-  return setmetatable(out, getmetatable(v))
-end
+-- Kept for ui/approval.lua until it uses codex.util.deep_copy itself.
+local deep_copy = util.deep_copy
 M.deep_copy = deep_copy
 
 --- The safe answer for a method: result, or nil + error {code, message}.
@@ -105,10 +98,7 @@ end
 function Request:_settle()
   if self.resolved then return end
   self.resolved = true
-  for _, fn in ipairs(self._on_resolved) do
-    local ok, err = pcall(fn, self)
-    if not ok then host.report("codex: error in on_resolved callback: " .. tostring(err)) end
-  end
+  for _, fn in ipairs(self._on_resolved) do util.safe_call(host.report, "on_resolved callback", fn, self) end
 end
 
 --- The handler that never approves anything.

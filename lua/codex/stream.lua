@@ -16,6 +16,7 @@ local await = require("codex.await")
 local core = require("codex.core")
 local errors = require("codex.errors")
 local host = require("codex.host")
+local util = require("codex.util")
 
 ---@class codex.Stream
 ---@field key string "turn:<id>" or "login:<id>"
@@ -42,7 +43,7 @@ function M.new(key, terminal)
     -- events[n] is the n-th event of the stream, for head <= n <= received.
     events = {}, head = 1, claimed = false,
     readers = setmetatable({}, { __mode = "k" }),
-    waiters = {}, subs = {},
+    waiters = {}, subs = util.subscribers(),
   }, Stream)
 end
 
@@ -83,10 +84,7 @@ function Stream:push(msg, err)
     self.received = self.received + 1
     self.events[self.received] = msg
     if msg.method == self.terminal then self.ended = true end
-    for _, fn in ipairs(self.subs) do
-      local ok, e = pcall(fn, msg)
-      if not ok then host.report("codex: error in stream callback: " .. tostring(e)) end
-    end
+    self.subs:emit(host.report, "stream callback", msg)
     self:_trim()
   end
   local waiters = self.waiters
@@ -122,16 +120,9 @@ function Stream:_subscribe(fn, replay, claim)
   if replay then
     for n = self.head, self.received do fn(self.events[n]) end
   end
-  self.subs[#self.subs + 1] = fn
+  local unsubscribe = self.subs:add(fn)
   if claim then self:claim() end
-  return function()
-    for i, f in ipairs(self.subs) do
-      if f == fn then
-        table.remove(self.subs, i)
-        return
-      end
-    end
-  end
+  return unsubscribe
 end
 
 --- A new reader, positioned at the oldest event the stream holds (its first event when it

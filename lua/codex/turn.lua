@@ -1,6 +1,5 @@
 ---@mod codex.turn  A turn in progress: its events, its text, its result.
 local await = require("codex.await")
-local core = require("codex.core")
 local errors = require("codex.errors")
 local input = require("codex.input")
 
@@ -25,8 +24,7 @@ Turn.__index = Turn
 
 local M = {}
 
-local null = core.null
-local function val(v) if v == null then return nil end return v end
+local val = require("codex.util").val
 
 --- Text pieces joined as they come, keeping few strings: a piece is merged into the one
 --- below it while it is at least as long, so appending n bytes copies O(n log n) bytes and

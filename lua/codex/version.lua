@@ -3,7 +3,15 @@
 --- `min` is the oldest release that passes the API suite (make test-compat), `max_tested`
 --- the newest one tested (the newest on npm when the range was last established), `pinned`
 --- the one `make deps` installs and every suite runs against. See |codex-versions|.
+---
+--- This file is the one source of both versions below: rpc.lua, health.lua and the tests
+--- read it, and scripts/deps.sh reads `M.pinned` with sed (keep it one line, in double
+--- quotes). The C core's copy of the plugin version (src/codex_core.c, core.info()) is the
+--- one other place; tests/api/options_spec.lua checks that the two agree.
 local M = {}
+
+--- The plugin's own version (sent as clientInfo.version in `initialize`).
+M.plugin = "0.1.0"
 
 M.min = "0.155.0"
 M.max_tested = "0.171.0"
