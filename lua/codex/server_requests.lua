@@ -33,9 +33,7 @@ M.safe = {
   ["execCommandApproval"] = { decision = "denied" },
 }
 
--- Kept for ui/approval.lua until it uses codex.util.deep_copy itself.
 local deep_copy = util.deep_copy
-M.deep_copy = deep_copy
 
 --- The safe answer for a method: result, or nil + error {code, message}.
 ---@param method string

@@ -28,6 +28,16 @@ function M.val(v)
   return v
 end
 
+--- v if it is a string, else nil (JSON null, or a payload drifted to another type).
+---@param v any
+---@return string|nil
+function M.str(v) return type(v) == "string" and v or nil end
+
+--- v if it is a table (a JSON array or object), else an empty table.
+---@param v any
+---@return table
+function M.list(v) return type(v) == "table" and v or {} end
+
 --- Calls fn(...) protected; on an error, report("codex: error in <what>: <error>") and
 --- returns false. For user callbacks: one failing callback must not break the delivery
 --- that called it.

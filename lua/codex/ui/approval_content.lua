@@ -48,18 +48,8 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 
 -- Helpers ---------------------------------------------------------------------------------
 
--- Decoded JSON holds no userdata but the null sentinel (vim.NIL in Neovim, codex.core.null
--- under plain Lua): either is "no value".
-local function val(v)
-  if type(v) == "userdata" then return nil end
-  return v
-end
-
-local function list(v)
-  v = val(v)
-  if type(v) ~= "table" then return {} end
-  return v
-end
+local util = require("codex.util")
+local val, list = util.val, util.list
 
 --- A value as text: strings as they are, tables through ctx.encode.
 local function text(v, ctx)

@@ -44,10 +44,7 @@ local notify, err_text = util.notify, util.err_text
 local map = util.mapper("codex: ")
 
 -- Protocol values read here (turn ids, lists of turns): JSON null is no value.
-local null = vim.NIL
-local function val(v) if v == null then return nil end return v end
-local function str(v) return type(v) == "string" and v or nil end
-local function list(v) return type(v) == "table" and v or {} end
+local val, str, list = require("codex.util").val, require("codex.util").str, require("codex.util").list
 
 local function touch(chat)
   for i, c in ipairs(recent) do

@@ -36,13 +36,8 @@ local M = {}
 ---@field flush boolean|nil write the appended text out before the block is finished
 ---@field later_done boolean|nil the late files came
 
--- Decoded JSON holds no userdata but the null sentinel (vim.NIL, codex.core.null).
-local function val(v)
-  if type(v) == "userdata" then return nil end
-  return v
-end
-local function str(v) return type(v) == "string" and v or nil end
-local function list(v) return type(v) == "table" and v or {} end
+local util = require("codex.util")
+local val, str, list = util.val, util.str, util.list
 --- A string or a number as text, else nil.
 local function scalar(v)
   if type(v) == "string" then return v end

@@ -8,17 +8,7 @@ local util = require("codex.ui.util")
 
 local M = {}
 
-local null = vim.NIL
-
-local function val(v)
-  if v == null then return nil end
-  return v
-end
-
-local function list(v)
-  v = val(v)
-  return type(v) == "table" and v or {}
-end
+local val, list = require("codex.util").val, require("codex.util").list
 
 local function str(v)
   v = val(v)
@@ -97,7 +87,7 @@ function M.elicit(req)
   local p = req.params
   local server = str(p.serverName) or "an MCP server"
   local function answer(action)
-    if open(req) then req:respond({ action = action, content = null }) end
+    if open(req) then req:respond({ action = action, content = vim.NIL }) end
   end
   vim.schedule(function()
     if not open(req) then return end
