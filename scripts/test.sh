@@ -5,7 +5,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 mode=${1:-all}
-CORE_SPECS="tests/core/runner_spec.lua tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/json_diff_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/stream_spec.lua tests/core/faults_spec.lua tests/core/real_spec.lua tests/core/version_spec.lua tests/core/not_installed_spec.lua"
+CORE_SPECS="tests/core/runner_spec.lua tests/core/framer_spec.lua tests/core/json_spec.lua tests/core/json_diff_spec.lua tests/core/host_spec.lua tests/core/smoke_spec.lua tests/core/fake_spec.lua tests/core/stream_spec.lua tests/core/layout_spec.lua tests/core/faults_spec.lua tests/core/real_spec.lua tests/core/version_spec.lua tests/core/not_installed_spec.lua"
 API_SPECS="tests/api/protocol_types_spec.lua tests/api/e2e_spec.lua tests/api/examples_spec.lua tests/api/options_spec.lua tests/api/util_spec.lua"
 # Pure UI modules: no vim.*, so they run under Lua 5.4 as well as in every Neovim.
 PURE_SPECS="tests/ui/markdown_spec.lua tests/ui/approval_content_spec.lua tests/ui/chat_items_spec.lua"

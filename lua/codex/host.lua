@@ -20,6 +20,29 @@ function M.report(msg)
   end
 end
 
+--- Tells the user something that is not an error (a warning, a notice): vim.notify at
+--- level "warn" or "info" in Neovim, M.report (stderr) under plain Lua. Never raises.
+---@param msg string
+---@param level "warn"|"info"
+function M.notify(msg, level)
+  if M.nvim then
+    pcall(vim.notify, msg, level == "warn" and vim.log.levels.WARN or vim.log.levels.INFO)
+  else
+    M.report(msg)
+  end
+end
+
+--- Calls fn() when the host quits: Neovim's VimLeavePre (one augroup per name, so calling
+--- it again replaces the hook). Under plain Lua there is no such moment: the process ends,
+--- and its children see their stdin close.
+---@param name string
+---@param fn fun()
+function M.on_quit(name, fn)
+  if not M.nvim then return end
+  local group = vim.api.nvim_create_augroup(name, { clear = true })
+  vim.api.nvim_create_autocmd("VimLeavePre", { group = group, callback = function() fn() end })
+end
+
 local initialised = false
 --- Installs the core's reporter (errors from callbacks, protocol problems): once, on first
 --- use (a connection, a waiting call), not at require time. It looks M.report up on every

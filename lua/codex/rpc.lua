@@ -41,10 +41,10 @@ local function close_all()
       rpc.core:close()
     end
   end
-  vim.wait(3000, function()
+  host.wait(3000, function()
     for _, c in ipairs(procs) do if c:status().alive then return false end end
     return true
-  end, 10)
+  end)
 end
 
 local initialised = false
@@ -55,10 +55,7 @@ local function init()
   if initialised then return end
   initialised = true
   host.init()
-  if host.nvim then
-    local group = vim.api.nvim_create_augroup("codex_core", { clear = true })
-    vim.api.nvim_create_autocmd("VimLeavePre", { group = group, callback = close_all })
-  end
+  host.on_quit("codex_core", close_all)
 end
 
 local KEY_PATTERN = "^[%w_%-]+$"
@@ -214,7 +211,7 @@ end
 
 --- Once per client, after the first handshake: a codex outside the supported range (from
 --- the server's own userAgent, so also behind client.args) is one warning, to opts.on_warning,
---- else vim.notify (WARN when older, INFO when newer than tested), else host.report.
+--- else host.notify (WARN when older, INFO when newer than tested).
 function Rpc:_check_version(v)
   if self.version_checked then return end
   self.version_checked = true
@@ -224,10 +221,8 @@ function Rpc:_check_version(v)
     util.safe_call(host.report, "on_warning", self.opts.on_warning, msg, {
       kind = "codex_version", version = v, status = version.status(v), min = version.min, max_tested = version.max_tested,
     })
-  elseif host.nvim then
-    pcall(vim.notify, msg, level == "warn" and vim.log.levels.WARN or vim.log.levels.INFO)
   else
-    host.report(msg)
+    host.notify(msg, level)
   end
 end
 
