@@ -86,7 +86,34 @@ describe("chat history (resume)", function()
     expect.eq(lines(short)[1], "", "no earlier-turns line when all are shown")
   end)
 
+  -- Slices are bounded by SLICE_TURNS and by SLICE_MS of work; the count tests below take
+  -- the time bound out (a loaded machine would make their slices smaller).
+  local function no_time_bound()
+    local chat_mod = require("codex.ui.chat")
+    local ms = chat_mod.SLICE_MS
+    chat_mod.SLICE_MS = math.huge
+    finally(function() chat_mod.SLICE_MS = ms end)
+  end
+
+  it("ends a slice once SLICE_MS of work went by: one turn per callback at 0 ms", function()
+    local chat_mod = require("codex.ui.chat")
+    local ms = chat_mod.SLICE_MS
+    chat_mod.SLICE_MS = 0
+    finally(function() chat_mod.SLICE_MS = ms end)
+    local c = open(gen_turns(30))
+    local counts = {}
+    local end_top = c.renderer.end_top
+    c.renderer.end_top = function(r)
+      local writing = r.top ~= nil
+      end_top(r)
+      if writing then counts[#counts + 1] = headers(c) end
+    end
+    load(c)
+    expect.same(counts, range(21, 30), "one turn per slice")
+  end)
+
   it("prepends earlier turns in order above the transcript, a slice per callback, the view steady", function()
+    no_time_bound()
     local c = open(gen_turns(200))
     local row = row_of(c, "question 190")
     api.nvim_win_set_cursor(c.win, { row, 0 })

@@ -618,6 +618,7 @@ end
 -- Older turns go in above the transcript this many per callback (a slice of 10 generated
 -- turns renders in 1-4 ms), a 0 ms timer between slices so input and redraws get their turn.
 M.SLICE_TURNS = 10
+M.SLICE_MS = 4
 
 --- Renders a stored thread's turns (from thread/read or resume), oldest first: only the
 --- newest chat.history_turns now; the others, and those behind opts.cursor (a thread/turns/list
@@ -719,7 +720,8 @@ function Chat:load_earlier(cb)
   end)
 end
 
---- Puts the newest n of self.older in above the transcript, M.SLICE_TURNS per callback.
+--- Puts the newest n of self.older in above the transcript, M.SLICE_TURNS (or SLICE_MS of
+--- work) per callback.
 function Chat:_prepend(n)
   local batch = {}
   local from = math.max(1, #self.older - n + 1)
@@ -734,8 +736,16 @@ function Chat:_prepend(n)
     local view, before = self:_view(), api.nvim_buf_line_count(self.buf)
     r:begin_top(at)
     self.prepending = true
-    local last = math.min(#batch, i + M.SLICE_TURNS - 1)
-    for j = i, last do self:_render_turn(batch[j]) end
+    -- At most SLICE_TURNS turns, and no more once SLICE_MS went by (a loaded machine renders
+    -- slower: the callback stays short, the slices get smaller).
+    local last, t0 = math.min(#batch, i + M.SLICE_TURNS - 1), uv.hrtime()
+    for j = i, last do
+      self:_render_turn(batch[j])
+      if (uv.hrtime() - t0) / 1e6 >= M.SLICE_MS then
+        last = j
+        break
+      end
+    end
     r:flush()
     self.prepending = false
     r:end_top()
