@@ -59,6 +59,18 @@ local function open(turns, thread, cursor)
   return require("codex.ui.chat").open({ thread = thread, turns = turns, cursor = cursor })
 end
 
+--- The number of turns in the chat after each slice of a load (filled as slices end).
+local function slice_counts(c)
+  local counts = {}
+  local end_top = c.renderer.end_top
+  c.renderer.end_top = function(r)
+    local writing = r.top ~= nil
+    end_top(r)
+    if writing then counts[#counts + 1] = headers(c) end
+  end
+  return counts
+end
+
 --- Loads the next batch and waits until it is in.
 local function load(c)
   local done = false
@@ -101,13 +113,7 @@ describe("chat history (resume)", function()
     chat_mod.SLICE_MS = 0
     finally(function() chat_mod.SLICE_MS = ms end)
     local c = open(gen_turns(30))
-    local counts = {}
-    local end_top = c.renderer.end_top
-    c.renderer.end_top = function(r)
-      local writing = r.top ~= nil
-      end_top(r)
-      if writing then counts[#counts + 1] = headers(c) end
-    end
+    local counts = slice_counts(c)
     load(c)
     expect.same(counts, range(21, 30), "one turn per slice")
   end)
@@ -121,13 +127,7 @@ describe("chat history (resume)", function()
       return api.nvim_win_call(c.win, function() return vim.fn.getline(vim.fn.line("w0")) .. "|" .. vim.fn.getline(vim.fn.line("w0") + 1) end)
     end
     local top = top_text()
-    local counts = {}
-    local end_top = c.renderer.end_top
-    c.renderer.end_top = function(r)
-      local writing = r.top ~= nil
-      end_top(r)
-      if writing then counts[#counts + 1] = headers(c) end
-    end
+    local counts = slice_counts(c)
     local done = false
     c:load_earlier(function() done = true end)
     expect.eq(headers(c), 30, "only the first slice is in when load_earlier returns")
