@@ -19,8 +19,20 @@ end
 package.path = root .. "/tests/?.lua;" .. root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
 if in_nvim then
   -- busted and its dependencies: Debian's trees for Lua 5.1 (LuaJIT).
+  -- Only busted's own C modules (lua-system, lua-term, lua-filesystem) from the C tree: the
+  -- plugin must not find Debian's luv or cjson there (a second libuv loop that Neovim never runs).
   package.path = package.path .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
-  package.cpath = package.cpath .. ";/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so"
+  local ctree = "/usr/lib/" .. (io.popen("dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null"):read("*l") or "x86_64-linux-gnu") .. "/lua/5.1/"
+  local loaders = package.loaders or package.searchers
+  table.insert(loaders, function(name)
+    local top = name:match("^[^.]+")
+    if top ~= "system" and top ~= "term" and top ~= "lfs" then return nil end
+    local file = ctree .. name:gsub("%.", "/") .. ".so"
+    local f = io.open(file, "rb")
+    if not f then return "\n\tno file '" .. file .. "'" end
+    f:close()
+    return assert(package.loadlib(file, "luaopen_" .. name:gsub("%.", "_")))
+  end)
   vim.opt.rtp:prepend(root)
   vim.cmd("runtime! plugin/codex.lua") -- as a user's Neovim would (tests run with -u NONE)
 else

@@ -57,6 +57,14 @@ local function disarm()
 end
 R.running = function() return running_name end
 
+local current_finals = nil -- the finally() list of the running test
+--- Inside a test: fn runs when the test ends, passed or failed (the last registered first,
+--- before the after_each hooks).
+function R.finally(fn)
+  assert(current_finals, "finally() outside a test")
+  current_finals[#current_finals + 1] = fn
+end
+
 --- Replaces busted's executors for it, describe and file (see the top of this file).
 local function install_executors(busted)
   local block = require("busted.block")(busted)
@@ -123,7 +131,8 @@ local function install_executors(busted)
     if not element.env then element.env = {} end
     block.rejectAll(element)
     local finals = {}
-    element.env.finally = function(fn) finals[#finals + 1] = fn end
+    current_finals = finals
+    element.env.finally = R.finally
     element.env.pending = busted.pending
     arm(getFullName(element))
     local pass, ancestor = block.execAll("before_each", parent, true)
@@ -140,9 +149,18 @@ local function install_executors(busted)
       busted.safe_publish("test", { "test", "end" }, element, parent, tostring(status))
     end
     disarm()
+    current_finals = nil
     block.dexecAll("after_each", ancestor, true)
     running_name = nil
   end
+
+  -- The same functions as globals, for helper modules (tests/lib/*) that register hooks: busted
+  -- gives them to spec files only (through their environment).
+  for _, k in ipairs({ "describe", "it", "pending", "before_each", "after_each", "setup", "teardown",
+    "lazy_setup", "lazy_teardown", "strict_setup", "strict_teardown" }) do
+    rawset(_G, k, busted.executors[k])
+  end
+  rawset(_G, "finally", R.finally)
 end
 
 --- Runs busted with these command-line arguments; returns the exit code (0: all passed).
