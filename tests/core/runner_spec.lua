@@ -8,7 +8,7 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 --- Runs tests/run.lua on a fixture in a child lua5.4; returns its output and exit code.
 local function run_fixture(name, extra, envs)
-  local cmd = ("cd %s && env -u CODEX_TEST_RUNNING %s lua5.4 tests/run.lua %s tests/fixtures/%s 2>&1; echo \"__rc=$?\"")
+  local cmd = ("cd %s && env -u CODEX_TEST_RUNNING -u CODEX_TEST_FILTER -u CODEX_TEST_ARGS -u CODEX_TEST_JUNIT %s lua5.4 tests/run.lua %s tests/fixtures/%s 2>&1; echo \"__rc=$?\"")
     :format(q(ROOT), envs or "", extra or "", name)
   local p = assert(io.popen(cmd))
   local out = p:read("*a")
@@ -40,6 +40,12 @@ describe("runner", function()
     -- (the failed describe body still counts: its code runs to collect the tests)
     expect.match(out, "\n1 passed, 1 failed\n")
     expect.eq(rc, 1)
+  end)
+
+  it("CODEX_TEST_FILTER runs only the tests whose full name holds the text (plain, not a pattern)", function()
+    local out = run_fixture("runner_describe_fails.lua", "", "CODEX_TEST_FILTER='fails with cleanups'")
+    expect.match(out, "FAIL fixture after fails with cleanups")
+    expect.falsy(out:find("still runs", 1, true), out)
   end)
 
   it("fails a hung test with its name, and goes on with the next", function()

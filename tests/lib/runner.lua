@@ -179,6 +179,10 @@ function R.main(args, o)
   local has_dir = false
   for _, a in ipairs(args) do if a:match("^%-C") or a:match("^%-%-directory") then has_dir = true end end
   if not has_dir then table.insert(args, 1, "--directory=" .. o.root) end
+  -- CODEX_TEST_FILTER=<text>: only the tests whose full name contains the text (plain, not
+  -- a pattern: the same as --filter with the text escaped).
+  local plain = os.getenv("CODEX_TEST_FILTER")
+  if plain and plain ~= "" then args[#args + 1] = "--filter=" .. plain:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0") end
   local cliArgs, err = cli:parse(args)
   if not cliArgs then print(err) return 1 end
   local _, cerr = path.chdir(path.normpath(cliArgs.directory))
