@@ -1,14 +1,15 @@
 -- The test harness itself (busted through tests/run.lua and tests/lib/runner.lua): teardowns
 -- run even when a describe body fails, every finally() runs, a hung test fails with its name,
 -- --filter runs one test, and the process exits with 1, not a crash. The fixtures run in a
--- child lua5.4 (the harness's own host for the core suite), from either host.
+-- child lua5.4 (the harness's own host for the core suite, with the plain build of the core),
+-- from any host.
 local ROOT = TEST_ROOT
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 --- Runs tests/run.lua on a fixture in a child lua5.4; returns its output and exit code.
 local function run_fixture(name, extra, envs)
-  local cmd = ("cd %s && env -u CODEX_TEST_RUNNING -u CODEX_TEST_FILTER -u CODEX_TEST_ARGS -u CODEX_TEST_JUNIT %s lua5.4 tests/run.lua %s tests/fixtures/%s 2>&1; echo \"__rc=$?\"")
+  local cmd = ("cd %s && env -u CODEX_CPATH -u CODEX_TEST_RUNNING -u CODEX_TEST_FILTER -u CODEX_TEST_ARGS -u CODEX_TEST_JUNIT %s lua5.4 tests/run.lua %s tests/fixtures/%s 2>&1; echo \"__rc=$?\"")
     :format(q(ROOT), envs or "", extra or "", name)
   local p = assert(io.popen(cmd))
   local out = p:read("*a")
