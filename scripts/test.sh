@@ -59,13 +59,13 @@ nvim_suite() { # binary
     "${env[@]}" CODEX_TEST_LOG="$results" NVIM_UI_RUN_TIMEOUT=1200 \
       bash "$ROOT/scripts/nvim_ui_run.sh" "$results" "$1" -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
   else
-    "${env[@]}" timeout 1200 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
+    "${env[@]}" timeout -k 30 1200 "$1" --headless -u NONE -i NONE -c 'luafile tests/run.lua' </dev/null
   fi
 }
 
 case $mode in
-  lua|all) run "core + api (Lua 5.4)" timeout 900 lua5.4 tests/run.lua --run=lua54 ${CODEX_TEST_ARGS:-}
-    run "build (Lua 5.4)" timeout 600 lua5.4 tests/run.lua --run=build ${CODEX_TEST_ARGS:-} ;;&
+  lua|all) run "core + api (Lua 5.4)" timeout -k 30 900 lua5.4 tests/run.lua --run=lua54 ${CODEX_TEST_ARGS:-}
+    run "build (Lua 5.4)" timeout -k 30 600 lua5.4 tests/run.lua --run=build ${CODEX_TEST_ARGS:-} ;;&
   nvim|all)
     for nv in "$NVIM07" "$NVIM010" "$NVIM012"; do
       run "core + api + ui (Neovim $(nvim_version "$nv"))" nvim_suite "$nv"
@@ -74,7 +74,7 @@ case $mode in
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export LSAN_OPTIONS=suppressions="$ROOT/scripts/lsan.supp":print_suppressions=0
     run "core (Lua 5.4, ASan+UBSan)" env CODEX_CPATH="$ROOT/build/asan/?.so" \
-      timeout 900 "$ROOT/build/asan/lua_asan" tests/run.lua --run=asan ${CODEX_TEST_ARGS:-} ;;
+      timeout -k 30 900 "$ROOT/build/asan/lua_asan" tests/run.lua --run=asan ${CODEX_TEST_ARGS:-} ;;
 esac
 echo "=== total"
 echo "$passed passed, $failed failed"
