@@ -23,7 +23,7 @@ run() { # name, command…
   rm -f "$CODEX_TEST_RUNNING"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  if [ "$rc" -eq 124 ] && [ -s "$CODEX_TEST_RUNNING" ]; then
+  if { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; } && [ -s "$CODEX_TEST_RUNNING" ]; then
     echo "FAIL $(cat "$CODEX_TEST_RUNNING") (the suite timed out in this test)" | tee -a "$log"
   fi
   local line

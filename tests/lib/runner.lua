@@ -7,7 +7,9 @@
 --   seconds, 180 unless set): past it, the test's Lua code raises "timed out", so a hung test
 --   fails with its name and the run goes on. Waits have their own, shorter deadlines
 --   (wait_for). While a test runs, its name is in the file CODEX_TEST_RUNNING names (if set):
---   when a test hangs where no Lua runs, scripts/test.sh's timeout kills the run and names it.
+--   when a test hangs where no hook runs (a blocking C call; in Neovim, a loop LuaJIT has
+--   compiled: its traces skip count hooks), scripts/test.sh's timeout kills the run (SIGKILL
+--   30 s after SIGTERM) and names it.
 -- * describe()/file: a body that raises still runs the teardown()s it registered (busted skips
 --   them), so a describe that started a mock and then failed leaves nothing running.
 -- * The compatibility layer the specs were written against: the global `expect` (eq, same,
