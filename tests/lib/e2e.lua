@@ -1,7 +1,7 @@
 -- tests/lib/e2e.lua: the real pinned app-server against the local mock (tests/mock), behind the
 -- public API. One mock per spec file; one CODEX_HOME and workspace per environment.
 local codex = require("codex")
-local mock = require("mock.launch")
+local sandbox = require("lib.env")
 
 local M = {}
 
@@ -24,7 +24,7 @@ end
 --- Starts the mock (opts.mock_args) and returns an environment:
 --- {mock, home, workspace, env, client(opts), close()}.
 function M.env(opts)
-  local e = mock.sandbox(opts)
+  local e = sandbox.new(opts)
   e.clients = {}
   function e.client(copts)
     local o = { env = e.env, app_server_args = M.app_server_args(), cwd = e.workspace, request_timeout_ms = 30000 }

@@ -1,11 +1,12 @@
 -- tests/lib/ui.lua: the plugin inside this headless Neovim, pointed at the mock and the real
 -- app-server (one mock + CODEX_HOME per spec file).
-local mock = require("mock.launch")
+local sandbox = require("lib.env")
 
 local M = {}
 
+--- tests/lib/env.lua's sandbox, with the plugin set up on it in its workspace: e.setup(extra).
 function M.env(opts)
-  local e = mock.sandbox(opts)
+  local e = sandbox.new(opts)
   local old_cwd = vim.fn.getcwd()
   vim.cmd("cd " .. vim.fn.fnameescape(e.workspace))
   function e.setup(extra)
@@ -62,11 +63,7 @@ end
 --- Runs every callback scheduled so far (vim.schedule is first in, first out): after this,
 --- whatever the keys just typed set off on the main loop has happened. For tests that check
 --- that something did NOT happen, instead of sleeping.
-function M.flush()
-  local done = false
-  vim.schedule(function() done = true end)
-  wait_for(function() return done end, 5000, "the scheduled callbacks to run")
-end
+M.flush = sandbox.settle
 
 --- The text of a buffer.
 function M.text(buf)

@@ -247,8 +247,10 @@ describe("chat under protocol drift", function()
     expect.eq(ui.text(none.buf), "")
   end)
 
-  vim.cmd("silent! only")
-  local cl = session.current()
-  session.reset()
-  if cl then vim.wait(5000, function() return not cl:status().alive end, 10) end
+  teardown(function()
+    vim.cmd("silent! only")
+    local cl = session.current()
+    session.reset()
+    if cl then wait_for(function() return not cl:status().alive end, 5000, "the app-server to exit") end
+  end)
 end)

@@ -5,7 +5,6 @@ if type(vim) ~= "table" or not vim.api then
   return
 end
 
-local mock = require("mock.launch")
 local config = require("codex.config")
 local session = require("codex.session")
 
@@ -35,17 +34,14 @@ local function expect_line(lines, kind, needle)
 end
 
 describe("ui health", function()
-  local m = mock.start({ args = { "--device-interval", "0" } })
-  teardown(function() m:stop() end)
-  local home = mock.create_home(m.port, { requires_openai_auth = true })
+  local sandbox = require("lib.env").new({ mock_args = { "--device-interval", "0" }, home = { requires_openai_auth = true } })
+  local home, workspace = sandbox.home, sandbox.workspace
   teardown(function()
     session.reset()
-    mock.remove_home(home)
+    sandbox.close()
   end)
-  local workspace = home .. "/workspace"
-  vim.fn.mkdir(workspace, "p")
   local function setup(extra)
-    local opts = { client = { env = mock.env(home, m.port), app_server_args = { "--strict-config" }, cwd = workspace } }
+    local opts = { client = { env = sandbox.env, app_server_args = { "--strict-config" }, cwd = workspace } }
     for k, v in pairs(extra or {}) do opts[k] = v end
     config.setup(opts)
     session.reset()

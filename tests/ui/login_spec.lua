@@ -4,7 +4,6 @@ if type(vim) ~= "table" or not vim.api then
   return
 end
 
-local mock = require("mock.launch")
 local config = require("codex.config")
 local session = require("codex.session")
 local events = require("codex.events")
@@ -61,14 +60,11 @@ end
 --- One mock + CODEX_HOME + workspace; before each test: the plugin pointed at it, a fresh
 --- shared client, notifications and LoginCompleted events recorded.
 local function env(mock_args, home_opts)
-  local e = { notes = {}, completions = {} }
-  e.mock = mock.start({ args = mock_args })
-  e.home = mock.create_home(e.mock.port, home_opts)
-  e.workspace = e.home .. "/workspace"
-  vim.fn.mkdir(e.workspace, "p")
+  local e = require("lib.env").new({ mock_args = mock_args, home = home_opts })
+  e.notes, e.completions = {}, {}
   local orig_notify, unsub
   e.setup = function(extra)
-    local opts = { client = { env = mock.env(e.home, e.mock.port), app_server_args = { "--strict-config" }, cwd = e.workspace } }
+    local opts = { client = { env = e.env, app_server_args = { "--strict-config" }, cwd = e.workspace } }
     for k, v in pairs(extra or {}) do opts[k] = v end
     config.setup(opts)
     session.reset()
@@ -91,10 +87,10 @@ local function env(mock_args, home_opts)
   e.note = function(pat)
     for _, n in ipairs(e.notes) do if n.msg:find(pat, 1, true) then return n end end
   end
+  local close_sandbox = e.close
   e.close = function()
     session.reset()
-    e.mock:stop()
-    mock.remove_home(e.home)
+    close_sandbox()
   end
   return e
 end
