@@ -303,7 +303,7 @@ int luaopen_codex_core(lua_State *L) {
   lua_setfield(L, -2, "error_mt");
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref_array_mt);
   lua_setfield(L, -2, "array_mt");
-  lua_pushstring(L, "0.1.0");
+  lua_pushstring(L, CODEX_PLUGIN_VERSION); /* from lua/codex/version.lua, by CMake */
   lua_setfield(L, -2, "version");
   return 1;
 }

@@ -6,8 +6,8 @@
 ---
 --- This file is the one source of both versions below: rpc.lua, health.lua and the tests
 --- read it, and scripts/deps.sh reads `M.pinned` with sed (keep it one line, in double
---- quotes). The C core's copy of the plugin version (src/codex_core.c, core.info()) is the
---- one other place; tests/api/options_spec.lua checks that the two agree.
+--- quotes), and so does CMakeLists.txt for `M.plugin`, which the C core is compiled with
+--- (core.version).
 local M = {}
 
 --- The plugin's own version (sent as clientInfo.version in `initialize`).
