@@ -113,7 +113,7 @@ describe("events", function()
 end)
 
 describe("require-time side effects", function()
-  it("requiring every API module creates no autocmd; the first connection does", function()
+  it("requiring every API and UI module creates no autocmd; the first connection does", function()
     local nvim = os.getenv("CODEX_TEST_NVIM")
     if not nvim then return pending("CODEX_TEST_NVIM not set") end
     local script, out = os.tmpname(), os.tmpname()
@@ -121,11 +121,14 @@ describe("require-time side effects", function()
     local f = assert(io.open(script, "w"))
     f:write(([[
       vim.opt.rtp:prepend(%q)
+      local n0 = #vim.api.nvim_get_autocmds({})
       for _, m in ipairs({ "codex", "codex.rpc", "codex.client", "codex.host", "codex.await", "codex.stream",
-        "codex.server_requests", "codex.session", "codex.config", "codex.events", "codex.turn", "codex.thread" }) do
+        "codex.server_requests", "codex.session", "codex.config", "codex.events", "codex.turn", "codex.thread",
+        "codex.ui.chat", "codex.ui.render", "codex.ui.highlight", "codex.ui.approval", "codex.ui.approval_view",
+        "codex.ui.user_input", "codex.ui.login" }) do
         require(m)
       end
-      local before = vim.fn.exists("#codex_core")
+      local before = vim.fn.exists("#codex_core") + (#vim.api.nvim_get_autocmds({}) - n0)
       require("codex.rpc").new({})
       local o = io.open(%q, "w")
       o:write(before, " ", vim.fn.exists("#codex_core#VimLeavePre"))

@@ -63,18 +63,23 @@ end
 
 local function loaded(buf) return buf ~= nil and api.nvim_buf_is_loaded(buf) end
 
-local augroup = api.nvim_create_augroup("CodexChat", { clear = true })
-
--- Scrolling a chat to its top loads earlier turns (one autocmd for every chat: the check is
--- cheap, and only chats with earlier turns look at their window).
-api.nvim_create_autocmd("WinScrolled", {
-  group = augroup,
-  callback = function()
-    for _, c in pairs(chats) do
-      if c:has_earlier() then c:_at_top() end
-    end
-  end,
-})
+-- The chats' autocmds, made with the first chat (requiring this module changes nothing).
+-- Scrolling a chat to its top loads earlier turns: one WinScrolled for every chat (the check
+-- is cheap, and only chats with earlier turns look at their window).
+local augroup
+local function group()
+  if augroup then return augroup end
+  augroup = api.nvim_create_augroup("CodexChat", { clear = true })
+  api.nvim_create_autocmd("WinScrolled", {
+    group = augroup,
+    callback = function()
+      for _, c in pairs(chats) do
+        if c:has_earlier() then c:_at_top() end
+      end
+    end,
+  })
+  return augroup
+end
 
 -- The user may wipe (:bd, :bw) either buffer of a chat at any time, even mid-turn. The chat
 -- survives: the transcript is saved as the chat buffer unloads, the chat's other window
@@ -82,7 +87,7 @@ api.nvim_create_autocmd("WinScrolled", {
 -- streams on into them and the next :Codex shows them.
 local function watch(self, buf)
   api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
-    group = augroup, buffer = buf,
+    group = group(), buffer = buf,
     callback = function(ev) self:_buf_gone(ev.buf) end,
   })
 end
@@ -103,7 +108,7 @@ function Chat:_make_chat_buf()
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
   -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled below).
-  api.nvim_create_autocmd("CursorMoved", { group = augroup, buffer = buf, callback = function() self:_at_top() end })
+  api.nvim_create_autocmd("CursorMoved", { group = group(), buffer = buf, callback = function() self:_at_top() end })
   by_buf[buf] = self
   watch(self, buf)
   return buf

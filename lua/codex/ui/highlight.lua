@@ -53,12 +53,6 @@ local function define_groups()
   api.nvim_set_hl(0, "CodexDiffAdd", { link = has_added and "Added" or "Identifier", default = true })
   api.nvim_set_hl(0, "CodexDiffDelete", { link = has_added and "Removed" or "Special", default = true })
 end
-define_groups()
--- :colorscheme clears the default links: set them again.
-api.nvim_create_autocmd("ColorScheme", {
-  group = api.nvim_create_augroup("CodexChatHighlights", { clear = true }),
-  callback = define_groups,
-})
 
 --- What a highlighted region carries from one write to the next.
 ---@class codex.hl.Run
@@ -208,26 +202,41 @@ local function colour_due()
   end
 end
 
-api.nvim_set_decoration_provider(M.code_ns, {
-  on_win = function(_, _, buf, top, bot)
-    local w = waiting[buf]
-    if not w or next(w) == nil then return false end
-    -- a block starting BLOCK_LINES above the top may reach into the window (no "overlap"
-    -- option before 0.10)
-    local marks = api.nvim_buf_get_extmarks(buf, M.code_ns, { math.max(0, top - M.BLOCK_LINES), 0 }, { bot, -1 }, { details = true })
-    for _, m in ipairs(marks) do
-      if w[m[1]] and (m[4].end_row or m[2]) >= top and not w[-m[1]] then
-        w[-m[1]] = true -- (negative key: queued)
-        due[#due + 1] = { buf, m[1] }
-      end
+local on_win -- (below)
+
+local initialised = false
+--- The groups, their ColorScheme hook and the code blocks' decoration provider: made once,
+--- by the first renderer (requiring this module changes nothing in the editor).
+function M.init()
+  if initialised then return end
+  initialised = true
+  define_groups()
+  -- :colorscheme clears the default links: set them again.
+  api.nvim_create_autocmd("ColorScheme", {
+    group = api.nvim_create_augroup("CodexChatHighlights", { clear = true }),
+    callback = define_groups,
+  })
+  api.nvim_set_decoration_provider(M.code_ns, { on_win = function(...) return on_win(...) end })
+end
+
+on_win = function(_, _, buf, top, bot)
+  local w = waiting[buf]
+  if not w or next(w) == nil then return false end
+  -- a block starting BLOCK_LINES above the top may reach into the window (no "overlap"
+  -- option before 0.10)
+  local marks = api.nvim_buf_get_extmarks(buf, M.code_ns, { math.max(0, top - M.BLOCK_LINES), 0 }, { bot, -1 }, { details = true })
+  for _, m in ipairs(marks) do
+    if w[m[1]] and (m[4].end_row or m[2]) >= top and not w[-m[1]] then
+      w[-m[1]] = true -- (negative key: queued)
+      due[#due + 1] = { buf, m[1] }
     end
-    if #due > 0 and not scheduled then
-      scheduled = true
-      vim.schedule(colour_due)
-    end
-    return false
-  end,
-})
+  end
+  if #due > 0 and not scheduled then
+    scheduled = true
+    vim.schedule(colour_due)
+  end
+  return false
+end
 
 --- Highlights rows of a run: relative rows run.done … last, where row 0 is absolute row base.
 --- Rows before last are complete and committed; last too when complete, else it is drawn for

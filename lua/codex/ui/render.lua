@@ -25,6 +25,7 @@ R.__index = R
 ---@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil}
 ---@return codex.Renderer
 function M.new(buf, opts)
+  hl.init()
   return setmetatable({ buf = buf, opts = opts, blocks = {}, pending = {}, order = {}, scheduled = false, seq = 0 }, R)
 end
 
