@@ -49,7 +49,8 @@ function M.settle(ms)
 end
 
 --- (Neovim) Records vim.notify calls (still passed on to the original unless opts.quiet):
---- returns {list = {{msg, level, opts}…}, find(pattern) -> entry|nil, clear(), restore()}.
+--- returns {list = {{msg, level, opts}…}, find(pattern) -> entry|nil, text(sep) -> the messages
+--- joined, clear(), restore()}.
 function M.capture_notify(opts)
   opts = opts or {}
   local orig = vim.notify
@@ -64,6 +65,11 @@ function M.capture_notify(opts)
     end
   end
   function cap.clear() cap.list = {} end
+  function cap.text(sep)
+    local out = {}
+    for i, n in ipairs(cap.list) do out[i] = n.msg end
+    return table.concat(out, sep or "\n")
+  end
   function cap.restore() vim.notify = orig end
   return cap
 end

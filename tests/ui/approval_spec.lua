@@ -11,6 +11,7 @@ end
 
 local api = vim.api
 local e2e = require("lib.e2e")
+local env_lib = require("lib.env")
 local config = require("codex.config")
 local session = require("codex.session")
 local events = require("codex.events")
@@ -29,17 +30,10 @@ end
 
 local function lines(buf) return table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "\n") end
 
-local function wait(cond, what, ms)
-  if not vim.wait(ms or T, cond, 10) then error("timed out waiting for " .. (what or "a condition"), 2) end
-end
+local function wait(cond, what, ms) return env_lib.wait(cond, what, ms or T) end
 
---- Runs the callbacks scheduled so far (see tests/lib/ui.lua): what the keys just typed set
---- off has happened after it.
-local function flush()
-  local done = false
-  vim.schedule(function() done = true end)
-  wait(function() return done end, "the scheduled callbacks")
-end
+--- What the keys just typed set off has happened after it (tests/lib/env.lua).
+local function flush() env_lib.settle() end
 
 -- A stand-in chat: a vsplit with a chat window and a 5-line input window below it.
 local chats = {}
@@ -119,10 +113,8 @@ end
 describe("ui: approval", function()
   local approval = require("codex.ui.approval")
 
-  local notes = {}
-  local real_notify = vim.notify
-  vim.notify = function(msg, level) notes[#notes + 1] = { msg = msg, level = level } end
-  teardown(function() vim.notify = real_notify end)
+  local notes = env_lib.capture_notify({ quiet = true })
+  teardown(notes.restore)
 
   local seen = { requested = {}, resolved = {} }
   local unsub = {
@@ -179,7 +171,8 @@ describe("ui: approval", function()
     local thread = new_thread()
     local chat = make_chat(thread.id)
     api.nvim_set_current_win(chat.input_win)
-    notes, seen.requested, seen.resolved = {}, {}, {}
+    notes.clear()
+    seen.requested, seen.resolved = {}, {}
     os.remove(env.workspace .. "/approved.txt")
     local st = start_turn(thread, "[[exec]] touch approved.txt && echo done")
     local cur = wait_prompt(thread.id)
@@ -219,8 +212,8 @@ describe("ui: approval", function()
     expect.eq(#seen.requested, 1)
     expect.eq(seen.requested[1].thread_id, thread.id)
     expect.match(seen.requested[1].command, "touch approved.txt")
-    expect.eq(#notes, 1)
-    expect.match(notes[1].msg, "Codex: wants to run a command — <C%-a> to answer")
+    expect.eq(#notes.list, 1)
+    expect.match(notes.list[1].msg, "Codex: wants to run a command — <C%-a> to answer")
 
     -- typing in the input window (text, Enter, y, digits, chords) answers nothing
     keys("ihello world<CR>y<CR>1<Esc>")
@@ -440,7 +433,7 @@ describe("ui: approval", function()
 
   it("keeps a prompt for a hidden chat pending, with a notice, and shows it with show()", function()
     local tid = "thread-hidden"
-    notes = {}
+    notes.clear()
     -- the chat exists, but has no window
     local hidden = { thread_id = tid, waiting = false, calls = {} }
     function hidden:set_approval_waiting(on) self.waiting = on end
@@ -452,7 +445,7 @@ describe("ui: approval", function()
     approval.handle(r)
     expect.falsy(approval.current(tid))
     expect.eq(approval.pending(tid), 1)
-    expect.match(notes[#notes].msg, "Codex: waiting for your approval in .*: :Codex to show it")
+    expect.match(notes.list[#notes.list].msg, "Codex: waiting for your approval in .*: :Codex to show it")
     expect.eq(hidden.waiting, true, "the hidden chat's status says so")
     local chat = make_chat(tid)
     approval.show(tid)
@@ -599,10 +592,9 @@ describe("ui: approval in the real chat", function()
   local ui = require("lib.ui")
   local cwd = vim.fn.getcwd()
   local env = ui.env()
-  local real_notify = vim.notify
-  vim.notify = function() end
+  local quiet = env_lib.capture_notify({ quiet = true })
   teardown(function()
-    vim.notify = real_notify
+    quiet.restore()
     reset_windows()
     env.close()
     vim.cmd("cd " .. vim.fn.fnameescape(cwd))

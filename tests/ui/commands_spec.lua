@@ -16,10 +16,9 @@ end
 
 --- Notifications are recorded (and not shown) until the test ends.
 local function capture_notify()
-  local msgs, orig = {}, vim.notify
-  finally(function() vim.notify = orig end)
-  vim.notify = function(m) msgs[#msgs + 1] = m end
-  return msgs
+  local cap = require("lib.env").capture_notify({ quiet = true })
+  finally(cap.restore)
+  return cap
 end
 
 --- A new chat, after one turn: it has a thread, a model and tokens.
@@ -78,7 +77,7 @@ describe(":Codex commands", function()
     expect.eq(c.model, "mock-model")
     expect.eq(c.effort, "high")
     expect.match(chat_mod.statusline(), "mock%-model %(high%)")
-    expect.match(table.concat(msgs, "\n"), "model mock%-model, effort high")
+    expect.match(msgs.text("\n"), "model mock%-model, effort high")
     env.mock:reset()
     c:send("hello")
     wait_for(function() return c.state == "idle" and ui.text(c.buf):find("done") end, 10000, "a turn with that model")
@@ -88,8 +87,8 @@ describe(":Codex commands", function()
     chat_with_turn()
     local msgs = capture_notify()
     vim.cmd("Codex status")
-    wait_for(function() return #msgs > 0 end, 10000, "the status notification")
-    local s = table.concat(msgs, "\n")
+    wait_for(function() return #msgs.list > 0 end, 10000, "the status notification")
+    local s = msgs.text("\n")
     expect.match(s, "account: ")
     expect.match(s, "chat: Codex")
     expect.match(s, "tokens: %d+ total")
@@ -99,7 +98,7 @@ describe(":Codex commands", function()
     local c = chat_with_turn()
     local msgs = capture_notify()
     vim.cmd("Codex rename my thread")
-    wait_for(function() return table.concat(msgs):find("renamed") ~= nil end, 10000, "the rename notification")
+    wait_for(function() return msgs.text(""):find("renamed") ~= nil end, 10000, "the rename notification")
     local listed = require("codex.session").client():thread_list()
     local found
     for _, t in ipairs(listed.data) do if t.id == c.thread_id then found = t end end
@@ -113,7 +112,7 @@ describe(":Codex commands", function()
     ui.wait_text(fork.buf, "Hello from the mock model!")
     vim.api.nvim_set_current_win(c.win)
     vim.cmd("Codex archive")
-    wait_for(function() return table.concat(msgs):find("archived") ~= nil end, 10000, "the archive notification")
+    wait_for(function() return msgs.text(""):find("archived") ~= nil end, 10000, "the archive notification")
     local archived = require("codex.session").client():thread_list({ archived = true })
     local ids = {}
     for _, t in ipairs(archived.data) do ids[t.id] = true end
