@@ -31,9 +31,9 @@ local function host()
 end
 
 describe("ui: approval.attach", function()
-  local notes, orig = {}, vim.notify
-  vim.notify = function(msg, level) notes[#notes + 1] = { msg = msg, level = level } end
-  teardown(function() vim.notify = orig end)
+  local cap = require("lib.env").capture_notify({ quiet = true })
+  local notes = cap.list
+  teardown(cap.restore)
   local wins = {}
   after_each(function()
     for _, w in ipairs(wins) do pcall(api.nvim_win_close, w, true) end

@@ -15,14 +15,14 @@ describe("commands under protocol drift", function()
     session.reset()
   end)
 
-  local notes, orig_notify, orig_select
+  local notes, cap, orig_select
   before_each(function()
-    notes = {}
-    orig_notify, orig_select = vim.notify, vim.ui.select
-    vim.notify = function(msg, level) notes[#notes + 1] = { msg = tostring(msg), level = level } end
+    cap, orig_select = require("lib.env").capture_notify({ quiet = true }), vim.ui.select
+    notes = cap.list
   end)
   after_each(function()
-    vim.notify, vim.ui.select = orig_notify, orig_select
+    cap.restore()
+    vim.ui.select = orig_select
     for _, n in ipairs(notes) do
       expect.falsy(n.level == vim.log.levels.ERROR, "error reported: " .. n.msg)
     end

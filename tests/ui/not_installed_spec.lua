@@ -14,14 +14,13 @@ describe(":Codex without codex installed", function()
   local dir = ("%s/.testenv/not-installed-%d-%d"):format(TEST_ROOT, vim.fn.getpid(), vim.loop.hrtime() % 1e12)
   vim.fn.mkdir(dir, "p")
   vim.cmd("cd " .. vim.fn.fnameescape(dir)) -- chats opened here belong to this spec only
-  local notes, orig_notify
+  local notes, cap
   before_each(function()
-    notes = {}
-    orig_notify = vim.notify
-    vim.notify = function(msg, level) notes[#notes + 1] = { msg = tostring(msg), level = level } end
+    cap = require("lib.env").capture_notify({ quiet = true })
+    notes = cap.list
   end)
   after_each(function()
-    vim.notify = orig_notify
+    cap.restore()
     ui.settle_chats()
     session.reset()
     require("codex").setup({})

@@ -9,9 +9,9 @@ local util = require("codex.ui.util")
 
 describe("codex.ui.util", function()
   it("notify: every message gets the 'Codex: ' prefix and no title; INFO by default", function()
-    local seen, orig = {}, vim.notify
-    finally(function() vim.notify = orig end)
-    vim.notify = function(msg, level, opts) seen[#seen + 1] = { msg = msg, level = level, opts = opts } end
+    local cap = require("lib.env").capture_notify({ quiet = true })
+    finally(cap.restore)
+    local seen = cap.list
     util.notify("hello")
     util.notify("bad", vim.log.levels.ERROR)
     expect.eq(seen[1].msg, "Codex: hello")
