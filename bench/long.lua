@@ -127,22 +127,7 @@ do
 end
 local FIRST_DELTA = STREAM_DELTAS[1]
 
-local core = require("codex.core")
-local function stream_events(thread_id)
-  local ev, item = {}, "stream-msg"
-  ev[1] = { method = "turn/started", params = { threadId = thread_id, turn = { id = "$TURN", status = "inProgress" } } }
-  ev[2] = { method = "item/started", params = { threadId = thread_id, turnId = "$TURN",
-    item = { type = "agentMessage", id = item, text = "" } } }
-  for i = 1, #STREAM_DELTAS do
-    ev[#ev + 1] = { method = "item/agentMessage/delta",
-      params = { threadId = thread_id, turnId = "$TURN", itemId = item, delta = STREAM_DELTAS[i] } }
-  end
-  ev[#ev + 1] = { method = "item/completed", params = { threadId = thread_id, turnId = "$TURN",
-    item = { type = "agentMessage", id = item, text = STREAM_TEXT } } }
-  ev[#ev + 1] = { method = "turn/completed", params = { threadId = thread_id,
-    turn = { id = "$TURN", status = "completed", items = core.array({}) } } }
-  return ev
-end
+local function stream_events(thread_id) return common.message_events(thread_id, "stream-msg", STREAM_DELTAS) end
 
 -- ---- the client, the one shim -------------------------------------------------------------------
 

@@ -85,22 +85,7 @@ local DELTA_TEXT, DELTA_BYTES = gen_deltas(DELTAS)
 local FULL = table.concat(DELTA_TEXT)
 local FULL_LINES = vim.split(FULL, "\n", { plain = true })
 
-local core = require("codex.core")
-local function events_for(thread_id)
-  local ev, item = {}, "msg-1"
-  ev[1] = { method = "turn/started", params = { threadId = thread_id, turn = { id = "$TURN", status = "inProgress" } } }
-  ev[2] = { method = "item/started", params = { threadId = thread_id, turnId = "$TURN",
-    item = { type = "agentMessage", id = item, text = "" } } }
-  for i = 1, DELTAS do
-    ev[#ev + 1] = { method = "item/agentMessage/delta",
-      params = { threadId = thread_id, turnId = "$TURN", itemId = item, delta = DELTA_TEXT[i] } }
-  end
-  ev[#ev + 1] = { method = "item/completed", params = { threadId = thread_id, turnId = "$TURN",
-    item = { type = "agentMessage", id = item, text = FULL } } }
-  ev[#ev + 1] = { method = "turn/completed", params = { threadId = thread_id,
-    turn = { id = "$TURN", status = "completed", items = core.array({}) } } }
-  return ev
-end
+local function events_for(thread_id) return common.message_events(thread_id, "msg-1", DELTA_TEXT) end
 
 -- ---- client: the fake app-server behind codex.rpc ---------------------------------------------
 
