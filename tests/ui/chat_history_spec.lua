@@ -3,6 +3,7 @@
 if not vim then return pending("Neovim only") end
 local ui = require("lib.ui")
 local api = vim.api
+local history = require("codex.ui.chat_history")
 
 --- n generated turns, oldest first: a question, every 3rd a command with 20 output lines (it
 --- folds), an answer.
@@ -102,16 +103,16 @@ describe("chat history (resume)", function()
   -- the time bound out (a loaded machine would make their slices smaller).
   local function no_time_bound()
     local chat_mod = require("codex.ui.chat")
-    local ms = chat_mod.SLICE_MS
-    chat_mod.SLICE_MS = math.huge
-    finally(function() chat_mod.SLICE_MS = ms end)
+    local ms = history.SLICE_MS
+    history.SLICE_MS = math.huge
+    finally(function() history.SLICE_MS = ms end)
   end
 
   it("ends a slice once SLICE_MS of work went by: one turn per callback at 0 ms", function()
     local chat_mod = require("codex.ui.chat")
-    local ms = chat_mod.SLICE_MS
-    chat_mod.SLICE_MS = 0
-    finally(function() chat_mod.SLICE_MS = ms end)
+    local ms = history.SLICE_MS
+    history.SLICE_MS = 0
+    finally(function() history.SLICE_MS = ms end)
     local c = open(gen_turns(30))
     local counts = slice_counts(c)
     load(c)
@@ -132,7 +133,7 @@ describe("chat history (resume)", function()
     c:load_earlier(function() done = true end)
     expect.eq(headers(c), 30, "only the first slice is in when load_earlier returns")
     wait_for(function() return done end, 10000, "the earlier turns to load")
-    expect.same(counts, { 30, 40 }, "slices of at most " .. require("codex.ui.chat").SLICE_TURNS .. " turns")
+    expect.same(counts, { 30, 40 }, "slices of at most " .. history.SLICE_TURNS .. " turns")
     expect.same(questions(c), range(161, 200))
     local cur = api.nvim_win_get_cursor(c.win)[1]
     expect.eq(lines(c)[cur], "question 190", "the same text under the cursor")

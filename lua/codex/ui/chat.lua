@@ -12,6 +12,8 @@ local items = require("codex.ui.chat_items")
 local render = require("codex.ui.render")
 local session = require("codex.session")
 local util = require("codex.ui.util")
+local bar = require("codex.ui.chat_bar")
+local history = require("codex.ui.chat_history")
 
 local M = {}
 
@@ -39,6 +41,10 @@ local counter = 0
 ---@field tokens table|nil last token usage
 local Chat = {}
 Chat.__index = Chat
+-- Its other methods live with what they do: windows, the bar, stored history.
+for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods }) do
+  for name, fn in pairs(methods) do Chat[name] = fn end
+end
 
 local notify, err_text = util.notify, util.err_text
 local map = util.mapper("codex: ")
@@ -52,6 +58,8 @@ local function touch(chat)
   end
   recent[#recent + 1] = chat
 end
+
+Chat._touch = touch -- (the chat is the most recent one)
 
 local function new_buf(name, ft)
   local buf = api.nvim_create_buf(false, true) -- unlisted scratch: nofile, bufhidden=hide
@@ -231,155 +239,6 @@ function Chat:_attach_approvals()
   require("codex.ui.approval").attach(self.thread_id, self.approval_host)
 end
 
-local function shows(win, buf)
-  return win ~= nil and api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == buf
-end
-
---- Is the chat shown in a window?
-function Chat:visible()
-  return shows(self.win, self.buf)
-end
-
-local function size(v, total)
-  if v <= 1 then return math.max(10, math.floor(total * v)) end
-  return math.floor(v)
-end
-
-local bar_expr = "%{v:lua.require'codex.ui.chat'.bar()}"
-
---- Shows the chat (and its input) in windows per config.chat.layout; focuses the input.
-function Chat:show()
-  touch(self)
-  self:ensure_buffers()
-  if self:visible() then
-    if shows(self.input_win, self.input_buf) then api.nvim_set_current_win(self.input_win) end
-    return
-  end
-  self.showing = true
-  local ok, err = pcall(self._show, self)
-  self.showing = false
-  if not ok then error(err, 0) end
-end
-
-function Chat:_show()
-  local c = config.get().chat
-  if c.layout == "float" then
-    local w, h = size(c.width, vim.o.columns), size(c.height, vim.o.lines)
-    local row, col = math.floor((vim.o.lines - h) / 2), math.floor((vim.o.columns - w) / 2)
-    self.win = api.nvim_open_win(self.buf, true, { relative = "editor", row = row, col = col, width = w,
-      height = h - c.input_height - 2, border = "rounded", style = "minimal" })
-    self.input_win = api.nvim_open_win(self.input_buf, true, { relative = "editor", row = row + h - c.input_height,
-      col = col, width = w, height = c.input_height, border = "rounded", style = "minimal" })
-  else
-    if c.layout == "vsplit" then
-      vim.cmd("botright vsplit")
-      api.nvim_win_set_width(0, size(c.width, vim.o.columns))
-    elseif c.layout == "split" then
-      vim.cmd("botright split")
-      api.nvim_win_set_height(0, size(c.height, vim.o.lines))
-    end
-    self.win = api.nvim_get_current_win()
-    api.nvim_win_set_buf(self.win, self.buf)
-    vim.cmd("belowright " .. c.input_height .. "split")
-    self.input_win = api.nvim_get_current_win()
-    api.nvim_win_set_buf(self.input_win, self.input_buf)
-  end
-  for _, win in ipairs({ self.win, self.input_win }) do
-    vim.wo[win].number = false
-    vim.wo[win].relativenumber = false
-    vim.wo[win].signcolumn = "no"
-    vim.wo[win].wrap = true
-    vim.wo[win].linebreak = true
-    if vim.fn.has("nvim-0.8") == 1 then vim.wo[win].winbar = win == self.win and bar_expr or "" end
-  end
-  if vim.fn.has("nvim-0.8") == 0 then vim.wo[self.win].statusline = bar_expr end
-  vim.wo[self.win].foldmethod = "manual"
-  vim.wo[self.win].foldenable = true
-  vim.wo[self.win].winfixheight = false
-  vim.wo[self.input_win].winfixheight = true
-  self.renderer:refold(self.win)
-  local n = api.nvim_buf_line_count(self.buf)
-  pcall(api.nvim_win_set_cursor, self.win, { n, 0 })
-  events.emit("ChatOpened", { thread_id = self.thread_id })
-  self:_attach_approvals()
-end
-
---- Closes the chat's windows (the chat and its thread live on). A window of the chat that
---- now shows another buffer is left alone.
-function Chat:hide()
-  for _, w in ipairs({ { self.input_win, self.input_buf }, { self.win, self.buf } }) do
-    local win = w[1]
-    if shows(win, w[2]) then
-      if #api.nvim_list_wins() > 1 then
-        api.nvim_win_close(win, true)
-      else
-        api.nvim_win_call(win, function() vim.cmd("enew") end)
-      end
-    end
-  end
-  self.win, self.input_win = nil, nil
-  self:_attach_approvals()
-end
-
---- Status for bars: model · state · tokens.
-function Chat:status_text()
-  local parts = { "Codex" }
-  local model = self.model or self.server_model
-  if model then parts[#parts + 1] = model .. (self.effort and (" (" .. self.effort .. ")") or "") end
-  if self.approval_waiting then
-    parts[#parts + 1] = "waiting for approval"
-  elseif self.state == "running" and self.started then
-    parts[#parts + 1] = ("running %d s"):format(math.floor((uv.now() - self.started) / 1000))
-  elseif self.state == "starting" then
-    parts[#parts + 1] = "starting"
-  else
-    parts[#parts + 1] = "idle"
-  end
-  if #self.queue > 0 then parts[#parts + 1] = #self.queue .. " queued" end
-  local usage = type(self.tokens) == "table" and self.tokens.total
-  local total = type(usage) == "table" and usage.totalTokens
-  if type(total) == "number" then
-    parts[#parts + 1] = total >= 1000 and ("%.1fk tokens"):format(total / 1000) or (total .. " tokens")
-  end
-  return table.concat(parts, " · ")
-end
-
--- Bars are redrawn once the current work is done, never inside it: a synchronous redraw
--- in send() would put a redraw of the whole screen between <CR> and turn/start on stdin.
-local redraw_queued = false
-local function redraw()
-  if redraw_queued then return end
-  redraw_queued = true
-  vim.schedule(function()
-    redraw_queued = false
-    pcall(vim.cmd, "redrawstatus!")
-  end)
-end
-
--- A 1 s tick keeps "running N s" current while any chat runs.
-local ticker
-local function tick_start()
-  if ticker then return end
-  ticker = uv.new_timer()
-  ticker:start(1000, 1000, function()
-    vim.schedule(function()
-      local any = false
-      for _, c in pairs(chats) do if c.state ~= "idle" then any = true end end
-      redraw()
-      if not any and ticker then
-        ticker:stop()
-        ticker:close()
-        ticker = nil
-      end
-    end)
-  end)
-end
-
-function Chat:set_approval_waiting(on)
-  self.approval_waiting = on and true or false
-  redraw()
-end
-
 --- Writes the user's message now (before the server echoes it).
 function Chat:echo_user(text, kind)
   self:ensure_buffers()
@@ -416,7 +275,7 @@ function Chat:send(text, opts)
   if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" then
     self.queue[#self.queue + 1] = text
     self:echo_user(text, "queued")
-    redraw()
+    bar.redraw()
     return
   end
   if self.state == "running" and self.turn then
@@ -427,7 +286,7 @@ function Chat:send(text, opts)
         table.remove(self.echo)
         self.queue[#self.queue + 1] = text
         notify("could not steer (" .. err_text(err) .. "); queued for the next turn", vim.log.levels.WARN)
-        redraw()
+        bar.redraw()
         if self.state == "idle" then self:next_in_queue() end
       end
     end)
@@ -463,19 +322,22 @@ function Chat:start_turn(text, from_queue)
   if not from_queue then self:echo_user(text) else self.echo[#self.echo + 1] = text end
   self.state = "starting"
   self.started = uv.now()
-  tick_start()
-  redraw()
+  bar.tick(function()
+    for _, c in pairs(chats) do if c.state ~= "idle" then return true end end
+    return false
+  end)
+  bar.redraw()
   self:ensure_thread(function(err)
     if err then
       self.state = "idle"
       self:render_error(err)
-      return redraw()
+      return bar.redraw()
     end
     self.thread:turn(text, { model = self.model, effort = self.effort }, function(terr, turn)
       if terr then
         self.state = "idle"
         self:render_error(terr)
-        redraw()
+        bar.redraw()
         return self:next_in_queue()
       end
       self.turn, self.state = turn, "running"
@@ -581,7 +443,7 @@ function Chat:on_event(msg)
     r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
     if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
-    redraw()
+    bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
   elseif m == "turn/completed" then
@@ -603,170 +465,11 @@ function Chat:turn_completed(turn)
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
-  redraw()
+  bar.redraw()
   events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
   self:next_in_queue()
 end
 
---- Renders one stored turn (where the renderer writes: the end, or above with begin_top).
-function Chat:_render_turn(turn)
-  for _, item in ipairs(list(turn.items)) do
-    if type(item) == "table" then
-      self:item_started(item, turn.id)
-      self:item_completed(item, turn.id)
-    end
-  end
-  local line = items.outcome_line(turn)
-  if line then self.renderer:append_lines({ "", line }) end
-end
-
--- Older turns go in above the transcript this many per callback (a slice of 10 generated
--- turns renders in 1-4 ms), a 0 ms timer between slices so input and redraws get their turn.
-M.SLICE_TURNS = 10
-M.SLICE_MS = 4
-
---- Renders a stored thread's turns (from thread/read or resume), oldest first: only the
---- newest chat.history_turns now; the others, and those behind opts.cursor (a thread/turns/list
---- cursor to turns older than these), wait above a line that loads them (load_earlier).
----@param turns table[]
----@param opts {cursor: string|nil}|nil
-function Chat:render_history(turns, opts)
-  local all = {}
-  for _, turn in ipairs(list(turns)) do
-    if type(turn) == "table" then all[#all + 1] = turn end
-  end
-  local keep = config.get().chat.history_turns
-  local first = math.max(1, #all - keep + 1)
-  self.older = {}
-  for i = 1, first - 1 do self.older[i] = all[i] end
-  self.older_cursor = opts and type(opts.cursor) == "string" and opts.cursor or nil
-  self.oldest_turn = all[first] and all[first].id
-  if self:has_earlier() then self.renderer:set_banner(self:_banner_text()) end
-  for i = first, #all do self:_render_turn(all[i]) end
-  self.renderer:flush()
-end
-
---- Are there turns older than the transcript shows (in memory or on the server)?
-function Chat:has_earlier()
-  return self.older ~= nil and (#self.older > 0 or self.older_cursor ~= nil)
-end
-
-function Chat:_banner_text()
-  if self.loading then return "_⋯ loading earlier turns…_" end
-  local n = #self.older
-  local what = self.older_cursor and (n > 0 and (n .. "+ earlier turns") or "earlier turns")
-    or (n == 1 and "1 earlier turn" or (n .. " earlier turns"))
-  local key = config.get().keymaps.load_earlier
-  return ("_⋯ %s: %sscroll up to load_"):format(what, key and (key .. " or ") or "")
-end
-
---- The chat window's view, to keep it steady while lines go in above it.
-function Chat:_view()
-  if not self:visible() then return nil end
-  return api.nvim_win_call(self.win, function() return vim.fn.winsaveview() end)
-end
-
---- k lines went in (or out, k < 0) at 0-based row `at`: the same text stays under the cursor
---- and at the top of the window.
-function Chat:_shift_view(view, at, k)
-  if not view or k == 0 or not self:visible() then return end
-  local lnum = view.lnum > at and view.lnum + k or math.max(1, at + k) -- on the banner: next to it
-  local top = math.max(1, view.topline + k)
-  api.nvim_win_call(self.win, function()
-    vim.fn.winrestview({ lnum = lnum, col = view.col, topline = top })
-  end)
-end
-
---- The window shows the top (the "earlier turns" line): load them.
-function Chat:_at_top()
-  -- (not while show() makes the window: it starts at the top, then goes to the end)
-  if self.showing or not self:has_earlier() or self.loading or not self:visible() then return end
-  if api.nvim_win_call(self.win, function() return vim.fn.line("w0") end) == 1 then self:load_earlier() end
-end
-
---- Loads the next chat.history_turns older turns (from memory, else the next thread/turns/list
---- page; without paging on the server, from thread/read) and puts them in above the
---- transcript, a slice per callback. cb() when they are in.
----@param cb fun()|nil
-function Chat:load_earlier(cb)
-  if self.loading then
-    self.load_waiters[#self.load_waiters + 1] = cb -- the load under way is the one asked for
-    return
-  end
-  if not self:has_earlier() then
-    if cb then cb() end
-    return
-  end
-  self.loading, self.load_waiters = true, { cb }
-  local n = config.get().chat.history_turns
-  if #self.older > 0 or not self.thread then
-    return self:_prepend(n)
-  end
-  self.renderer:set_banner(self:_banner_text())
-  self.thread:turns({ cursor = self.older_cursor, limit = n, items_view = "full" }, function(err, page)
-    if not err then
-      for i = #page.turns, 1, -1 do self.older[#self.older + 1] = page.turns[i] end -- newest first: reverse
-      self.older_cursor = page.next_cursor
-      return self:_prepend(n)
-    end
-    -- No thread/turns/list (older server) or a stale cursor: the whole thread, once.
-    self.thread:read({ include_turns = true }, function(rerr, read)
-      local turns = not rerr and type(read) == "table" and type(read.thread) == "table" and list(read.thread.turns) or {}
-      self.older, self.older_cursor = {}, nil
-      for i, t in ipairs(turns) do
-        if type(t) == "table" and t.id == self.oldest_turn then
-          for j = 1, i - 1 do self.older[j] = turns[j] end
-          break
-        end
-      end
-      if rerr then notify("could not load earlier turns: " .. err_text(rerr), vim.log.levels.WARN) end
-      self:_prepend(n)
-    end)
-  end)
-end
-
---- Puts the newest n of self.older in above the transcript, M.SLICE_TURNS (or SLICE_MS of
---- work) per callback.
-function Chat:_prepend(n)
-  local batch = {}
-  local from = math.max(1, #self.older - n + 1)
-  for i = from, #self.older do batch[#batch + 1] = self.older[i] end
-  for i = #self.older, from, -1 do self.older[i] = nil end
-  if batch[1] then self.oldest_turn = batch[1].id end
-  local r = self.renderer
-  local at = r.banner and 1 or 0 -- the row the next slice goes in at (below the earlier ones)
-  local i = 1
-  local function slice()
-    if not r:_live() then return end
-    local view, before = self:_view(), api.nvim_buf_line_count(self.buf)
-    r:begin_top(at)
-    self.prepending = true
-    -- At most SLICE_TURNS turns, and no more once SLICE_MS went by (a loaded machine renders
-    -- slower: the callback stays short, the slices get smaller).
-    local last, t0 = math.min(#batch, i + M.SLICE_TURNS - 1), uv.hrtime()
-    for j = i, last do
-      self:_render_turn(batch[j])
-      if (uv.hrtime() - t0) / 1e6 >= M.SLICE_MS then
-        last = j
-        break
-      end
-    end
-    r:flush()
-    self.prepending = false
-    r:end_top()
-    local k = api.nvim_buf_line_count(self.buf) - before
-    self:_shift_view(view, at, k)
-    at, i = at + k, last + 1
-    if i <= #batch then return vim.defer_fn(slice, 0) end
-    self.loading = false
-    view = self:_view()
-    local gone = r:set_banner(self:has_earlier() and self:_banner_text() or nil)
-    self:_shift_view(view, 0, gone)
-    events.emit("ChatHistoryLoaded", { thread_id = self.thread_id, turns = #batch })
-    for _, f in ipairs(self.load_waiters) do f() end
-  end
-  slice()
-end
 
 -- ---- module API ------------------------------------------------------------------------
 
@@ -823,10 +526,8 @@ function M.toggle()
 end
 
 --- The bar text of the chat shown in the window being drawn (winbar/statusline).
-function M.bar()
-  local c = by_buf[api.nvim_get_current_buf()]
-  return c and c:status_text() or ""
-end
+M.bar = bar.bar
+bar.set_lookup(function(buf) return by_buf[buf] end)
 
 --- The statusline text: the current chat's status, or "" when there is none.
 function M.statusline()
