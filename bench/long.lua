@@ -18,7 +18,8 @@
 --
 -- Environment: CODEX_BENCH_RUNS (3), CODEX_BENCH_SIZES ("10,500"), CODEX_BENCH_DELTAS (200),
 -- CODEX_BENCH_DELAY_MS (10), CODEX_BENCH_KEY_MS (50), CODEX_BENCH_LOG (append the output to
--- that file, as a TUI owns stdout). See bench/README.md.
+-- that file, as a TUI owns stdout); for diagnosis CODEX_BENCH_PROFILE=1 and CODEX_BENCH_TRACE=1.
+-- See bench/README.md.
 
 local uv, api = vim.uv or vim.loop, vim.api
 local hrtime = uv.hrtime
@@ -211,13 +212,52 @@ local function pct(sorted, p)
   if #sorted == 0 then return 0 / 0 end
   return sorted[math.max(1, math.ceil(p * #sorted))]
 end
+-- CODEX_BENCH_TRACE=1: LuaJIT's sampling profiler (1 ms) runs throughout; each run's report
+-- names what the main thread was doing during its three longest stalls: VM state (N native,
+-- I interpreted, C in C code, G garbage collector, J JIT compiler) and the Lua frames.
+local TRACE = os.getenv("CODEX_BENCH_TRACE") == "1" and jit ~= nil
+local samples, nsamples = {}, 0
+if TRACE then
+  local profile = require("jit.profile")
+  profile.start("i1", function(th, n, vmstate)
+    nsamples = nsamples + 1
+    samples[nsamples] = { hrtime(), vmstate, profile.dumpstack(th, "pl;", 4), n }
+  end)
+end
+local function trace_of(a, b)
+  local states, frames = {}, {}
+  for i = 1, nsamples do
+    local smp = samples[i]
+    if smp[1] > a and smp[1] <= b + 1e6 then
+      states[#states + 1] = smp[2] .. (smp[4] > 1 and ("x" .. smp[4]) or "")
+      frames[smp[3]] = (frames[smp[3]] or 0) + 1
+    end
+  end
+  local fl = {}
+  for f, k in pairs(frames) do fl[#fl + 1] = k .. "× " .. f end
+  table.sort(fl, function(x, y) return tonumber(x:match("^%d+")) > tonumber(y:match("^%d+")) end)
+  return table.concat(states, ""), table.concat(fl, " | ", 1, math.min(#fl, 4))
+end
+
 local function stalls(t0, t1)
-  local late = {}
+  local late, gaps = {}, {}
   for i = 2, nticks do
-    if ticks[i] > t0 and ticks[i - 1] < t1 then late[#late + 1] = math.max(0, (ticks[i] - ticks[i - 1]) / 1e6 - TICK_MS) end
+    if ticks[i] > t0 and ticks[i - 1] < t1 then
+      late[#late + 1] = math.max(0, (ticks[i] - ticks[i - 1]) / 1e6 - TICK_MS)
+      gaps[#gaps + 1] = { late[#late], ticks[i - 1], ticks[i] }
+    end
   end
   table.sort(late)
-  return { n = #late, p50 = pct(late, 0.5), p99 = pct(late, 0.99), max = late[#late] or 0 / 0 }
+  local r = { n = #late, p50 = pct(late, 0.5), p99 = pct(late, 0.99), max = late[#late] or 0 / 0 }
+  if TRACE then
+    table.sort(gaps, function(x, y) return x[1] > y[1] end)
+    r.trace = {}
+    for k = 1, math.min(3, #gaps) do
+      local st, fr = trace_of(gaps[k][2], gaps[k][3])
+      r.trace[k] = ("      stall %.2f ms: states %s; %s\n"):format(gaps[k][1], st, fr)
+    end
+  end
+  return r
 end
 
 -- Redraws: a decoration provider's on_end stamps the end of every redraw.
@@ -464,6 +504,7 @@ local function run(n, turns)
   r.ui_cpu = p0 and p1 and not HEADLESS and 100 * (p1 - p0) / ((w1 - w0) / 1e9) or nil
   r.turn_ms = (r.t_end - r.t_first) / 1e6
   r.stall = stalls(r.t_first, r.t_end)
+  if r.stall.trace then table.insert(r.stall.trace, 1, ("      Lua heap %.0f KB\n"):format(collectgarbage("count"))) end
   r.cr_ms = (r.t_write - r.t_cr) / 1e6
   r.cr_req_ms = (r.t_req - r.t_cr) / 1e6
   r.first_buf = r.t_first_buf and (r.t_first_buf - r.t_first) / 1e6 or 0 / 0
@@ -631,6 +672,7 @@ local function main()
           f2(r.first_core), f2(r.first_wire), f1(r.first_draw), f2(r.cr_req_ms), f2(r.cr_ms), r.rss0, r.rss_open, r.rss1,
           r.text_ok and "" or "  TEXT CHECK FAILED: the streamed message is not in the chat buffer whole"))
       if r.prof then out(prof_line(r.prof, r.turn_ms, r.cpu)) end
+      if r.stall.trace then out(table.concat(r.stall.trace)) end
     end
   end
   -- Idle with every chat of the runs still open (hidden): the sampler stopped, nothing runs.

@@ -154,7 +154,10 @@ function M.colour(buf, first, last, lang)
   if #text > M.BLOCK_BYTES then return end
   M.stats.blocks = M.stats.blocks + 1
   pcall(function()
-    local parser = vim.treesitter.get_string_parser(text, lang)
+    -- No injections: on 0.10 query.get() caches in a weak table, so after each GC cycle a new
+    -- parser re-read and re-parsed the language's injections query (3 ms for lua, the longest
+    -- callback of a streamed turn in a 500-turn chat; issue 8). An empty query costs nothing.
+    local parser = vim.treesitter.get_string_parser(text, lang, { injections = { [lang] = "" } })
     local tree = parser:parse()[1]
     for id, node, meta in query:iter_captures(tree:root(), text, 0, -1) do
       local name = query.captures[id]
