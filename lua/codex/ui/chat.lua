@@ -266,7 +266,7 @@ end
 -- lines of a mark at the buffer's end, moved there after each write), and get their
 -- "## You" entry when their turn starts, after the running turn's footer.
 local queue_ns = api.nvim_create_namespace("codex_chat_queue")
-Chat.queue_ns = queue_ns
+M.queue_ns = queue_ns -- (for tests and highlights)
 
 --- Shows the queued messages below the transcript's end (nothing when none wait).
 function Chat:_show_queue()
