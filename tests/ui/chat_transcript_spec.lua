@@ -82,6 +82,31 @@ describe("the chat transcript", function()
       expect.eq(queued(c), nil, "nothing pending any more")
     end)
 
+    it("stays in view below a long transcript while the view follows the end", function()
+      local c = event_chat()
+      c:show()
+      local long = {}
+      for i = 1, 200 do long[i] = "line " .. i end
+      feed(c, "t1", { started({ type = "agentMessage", id = "a1" }),
+        { method = "item/agentMessage/delta", params = { itemId = "a1", delta = table.concat(long, "\n") } } })
+      c.state = "running" -- (a turn runs: the message waits)
+      finally(function() c.state, c.queue = "idle", {} end)
+      local function rows_below_cursor()
+        return api.nvim_win_call(c.win, function()
+          return api.nvim_win_get_height(c.win) - vim.fn.winline()
+        end)
+      end
+      api.nvim_win_set_cursor(c.win, { api.nvim_buf_line_count(c.buf), 0 })
+      expect.truthy(rows_below_cursor() < 2, "the last line is at the bottom: no room for the queue yet")
+      c:send("one more thing", { queue = true })
+      expect.eq(#c.queue, 1)
+      expect.truthy(rows_below_cursor() >= 2, "room for the blank line and the queued one")
+      feed(c, "t1", { { method = "item/agentMessage/delta", params = { itemId = "a1", delta = "\nmore\nand more" } } })
+      expect.eq(queued(c).row, api.nvim_buf_line_count(c.buf) - 1, "moved along with the text")
+      expect.eq(api.nvim_win_get_cursor(c.win)[1], api.nvim_buf_line_count(c.buf), "the view still follows")
+      expect.truthy(rows_below_cursor() >= 2, "still in view")
+    end)
+
     it("sent while the turn is still starting: queued, then its own turn", function()
       local c = ui.new_chat()
       c:send("first one")

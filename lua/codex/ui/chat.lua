@@ -197,6 +197,7 @@ local function create(opts)
     frame_ms = config.get().chat.frame_ms,
     windows = function() return { self.win } end,
     ensure = function() self:ensure_buffers() end,
+    on_written = function(wins) self:_show_queue(wins) end,
   })
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
@@ -254,22 +255,41 @@ function Chat:echo_user(text, kind)
   self.renderer:append_lines(lines)
   self.echo[#self.echo + 1] = text
   self.headed = nil -- what the agent does next goes under a "## Codex" header again
-  self:_show_queue()
 end
 
 function Chat:render_error(err)
   self.renderer:append_lines({ "", items.error_line(err_text(err)) })
-  self:_show_queue()
 end
 
 -- The queued messages are not part of the transcript yet: they show below its end (virtual
--- lines of a mark at the buffer's end, moved there after each write), and get their
--- "## You" entry when their turn starts, after the running turn's footer.
+-- lines of a mark at the buffer's end, moved there after each write: the renderer's
+-- on_written), and get their "## You" entry when their turn starts, after the running
+-- turn's footer.
 local queue_ns = api.nvim_create_namespace("codex_chat_queue")
 M.queue_ns = queue_ns -- (for tests and highlights)
 
---- Shows the queued messages below the transcript's end (nothing when none wait).
-function Chat:_show_queue()
+--- Scrolls a window that follows the end so that the k virtual lines below it show too
+--- (Neovim keeps the last line at the bottom when the cursor is on it).
+local function reveal(win, n, k)
+  if not api.nvim_win_is_valid(win) then return end
+  api.nvim_win_call(win, function()
+    local height = api.nvim_win_get_height(win)
+    if vim.fn.line(".") ~= n or k + 1 >= height then return end -- a tiny window: the text first
+    local info = vim.fn.getwininfo(win)[1] or {}
+    local width = math.max(1, api.nvim_win_get_width(win) - (info.textoff or 0))
+    local rows = vim.wo.wrap and math.max(1, math.ceil(vim.fn.strdisplaywidth(vim.fn.getline(n)) / width)) or 1
+    local free = height - (vim.fn.winline() - 1) - rows
+    if free < k then
+      local view = vim.fn.winsaveview()
+      vim.fn.winrestview({ topline = view.topline + (k - free), lnum = n, col = 0 })
+    end
+  end)
+end
+
+--- Shows the queued messages below the transcript's end (nothing when none wait). wins: the
+--- windows that follow the end (default: the chat window, if its cursor is on the last line).
+---@param wins integer[]|nil
+function Chat:_show_queue(wins)
   if not self.queue_mark and #self.queue == 0 then return end
   if not loaded(self.buf) then return end
   if self.queue_mark then pcall(api.nvim_buf_del_extmark, self.buf, queue_ns, self.queue_mark) end
@@ -285,6 +305,12 @@ function Chat:_show_queue()
   local last = api.nvim_buf_get_lines(self.buf, n - 1, n, false)[1] or ""
   -- right gravity at the very end: text streamed in at the end pushes it along
   self.queue_mark = api.nvim_buf_set_extmark(self.buf, queue_ns, n - 1, #last, { virt_lines = virt, right_gravity = true })
+  if not wins then
+    local w = self.win
+    wins = w and api.nvim_win_is_valid(w) and api.nvim_win_get_buf(w) == self.buf
+      and api.nvim_win_get_cursor(w)[1] >= n and { w } or {}
+  end
+  for _, win in ipairs(wins) do reveal(win, n, #virt) end
 end
 
 --- Sends the input buffer's text.
@@ -566,7 +592,6 @@ function Chat:on_event(msg)
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
-  self:_show_queue() -- (below what this event wrote)
 end
 
 --- The number in a token usage breakdown ("total" or "last"), if well-formed.
