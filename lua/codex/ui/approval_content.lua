@@ -50,6 +50,7 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 
 local util = require("codex.util")
 local val, list = util.val, util.list
+local command_text = require("codex.ui.command_text")
 
 --- A value as text: strings as they are, tables through ctx.encode.
 local function text(v, ctx)
@@ -66,19 +67,7 @@ end
 --- The text of a command: a string, or an argv list joined with spaces.
 ---@param cmd any
 ---@return string|nil
-function M.command_text(cmd)
-  cmd = val(cmd)
-  if type(cmd) == "table" then return table.concat(cmd, " ") end
-  return cmd and tostring(cmd) or nil
-end
-
---- The script inside a plain shell wrapper (`/bin/bash -lc 'script'`), and the shell; the
---- command itself when it is not one (or when the quoting is not trivial).
-local function unwrap_shell(cmd)
-  local shell, script = cmd:match("^(%S*sh) %-l?c '([^']*)'$")
-  if shell then return script, shell end
-  return cmd, nil
-end
+function M.command_text(cmd) return command_text.join(cmd) end
 
 --- The item a request is about: req.item, else the turn's item of params.itemId.
 ---@param req table
@@ -342,7 +331,7 @@ local function command_body(b, req, ctx)
     local item = M.request_item(req)
     cmd = item and M.command_text(item.command)
   end
-  local script, shell = unwrap_shell(cmd or "(command not given)")
+  local script, shell = command_text.unwrap(cmd or "(command not given)")
   b.add(script, "CodexApprovalCommand", "  $ ")
   if shell then b.field("via:", cmd, "CodexApprovalHint") end
   b.field("cwd:", text(p.cwd, ctx), "CodexApprovalFile")

@@ -35,7 +35,7 @@ local counter = 0
 ---@field input_win integer|nil
 ---@field state "idle"|"starting"|"running"
 ---@field turn codex.Turn|nil
----@field queue string[] messages waiting for the next turn
+---@field queue string[] messages waiting for the next turn (shown below the transcript until it starts)
 ---@field model string|nil
 ---@field effort string|nil
 ---@field tokens table|nil last token usage
@@ -188,8 +188,8 @@ local function create(opts)
   counter = counter + 1
   local self = setmetatable({
     cwd = opts.cwd or vim.fn.getcwd(), state = "idle", queue = {}, echo = {}, key = "new-" .. counter,
-    model = config.get().model, effort = config.get().effort, approval_waiting = false, turns_seen = {},
-    anon = {}, changes_later = {},
+    model = config.get().model, effort = config.get().effort, approval_waiting = false,
+    anon = {}, changes_later = {}, live = {}, early_state = {}, parts = {},
   }, Chat)
   self.buf = self:_make_chat_buf()
   self.input_buf = self:_make_input_buf()
@@ -197,6 +197,7 @@ local function create(opts)
     frame_ms = config.get().chat.frame_ms,
     windows = function() return { self.win } end,
     ensure = function() self:ensure_buffers() end,
+    on_written = function(wins) self:_show_queue(wins) end,
   })
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
@@ -235,11 +236,16 @@ function Chat:_attach_approvals()
       local name = type(info) == "table" and (val(info.name) or val(info.preview))
       return type(name) == "string" and name or nil
     end,
+    -- A prompt for the item shows or waits ("approval"), or was answered or settled (nil).
+    item_state = function(item_id, state)
+      if vim.in_fast_event() then return vim.schedule(function() self:_item_state(item_id, state) end) end
+      self:_item_state(item_id, state)
+    end,
   }
   require("codex.ui.approval").attach(self.thread_id, self.approval_host)
 end
 
---- Writes the user's message now (before the server echoes it).
+--- Writes the user's message now (before the server echoes it: that echo is then dropped).
 function Chat:echo_user(text, kind)
   self:ensure_buffers()
   local lines = items.user_lines(text, kind)
@@ -247,11 +253,64 @@ function Chat:echo_user(text, kind)
     table.remove(lines, 1)
   end
   self.renderer:append_lines(lines)
-  if kind ~= "queued" then self.echo[#self.echo + 1] = text end
+  self.echo[#self.echo + 1] = text
+  self.headed = nil -- what the agent does next goes under a "## Codex" header again
 end
 
 function Chat:render_error(err)
   self.renderer:append_lines({ "", items.error_line(err_text(err)) })
+end
+
+-- The queued messages are not part of the transcript yet: they show below its end (virtual
+-- lines of a mark at the buffer's end, moved there after each write: the renderer's
+-- on_written), and get their "## You" entry when their turn starts, after the running
+-- turn's footer.
+local queue_ns = api.nvim_create_namespace("codex_chat_queue")
+M.queue_ns = queue_ns -- (for tests and highlights)
+
+--- Scrolls a window that follows the end so that the k virtual lines below it show too
+--- (Neovim keeps the last line at the bottom when the cursor is on it).
+local function reveal(win, n, k)
+  if not api.nvim_win_is_valid(win) then return end
+  api.nvim_win_call(win, function()
+    local height = api.nvim_win_get_height(win)
+    if vim.fn.line(".") ~= n or k + 1 >= height then return end -- a tiny window: the text first
+    local info = vim.fn.getwininfo(win)[1] or {}
+    local width = math.max(1, api.nvim_win_get_width(win) - (info.textoff or 0))
+    local rows = vim.wo.wrap and math.max(1, math.ceil(vim.fn.strdisplaywidth(vim.fn.getline(n)) / width)) or 1
+    local free = height - (vim.fn.winline() - 1) - rows
+    if free < k then
+      local view = vim.fn.winsaveview()
+      vim.fn.winrestview({ topline = view.topline + (k - free), lnum = n, col = 0 })
+    end
+  end)
+end
+
+--- Shows the queued messages below the transcript's end (nothing when none wait). wins: the
+--- windows that follow the end (default: the chat window, if its cursor is on the last line).
+---@param wins integer[]|nil
+function Chat:_show_queue(wins)
+  if not self.queue_mark and #self.queue == 0 then return end
+  if not loaded(self.buf) then return end
+  if self.queue_mark then pcall(api.nvim_buf_del_extmark, self.buf, queue_ns, self.queue_mark) end
+  self.queue_mark = nil
+  if #self.queue == 0 then return end
+  local virt = { { { "", "Comment" } } }
+  for _, text in ipairs(self.queue) do
+    local first = items.split(text)
+    local more = #first > 1 and (" (+%d lines)"):format(#first - 1) or ""
+    virt[#virt + 1] = { { "queued: ", "Comment" }, { first[1] .. more, "Comment" } }
+  end
+  local n = api.nvim_buf_line_count(self.buf)
+  local last = api.nvim_buf_get_lines(self.buf, n - 1, n, false)[1] or ""
+  -- right gravity at the very end: text streamed in at the end pushes it along
+  self.queue_mark = api.nvim_buf_set_extmark(self.buf, queue_ns, n - 1, #last, { virt_lines = virt, right_gravity = true })
+  if not wins then
+    local w = self.win
+    wins = w and api.nvim_win_is_valid(w) and api.nvim_win_get_buf(w) == self.buf
+      and api.nvim_win_get_cursor(w)[1] >= n and { w } or {}
+  end
+  for _, win in ipairs(wins) do reveal(win, n, #virt) end
 end
 
 --- Sends the input buffer's text.
@@ -274,7 +333,7 @@ function Chat:send(text, opts)
   touch(self)
   if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" then
     self.queue[#self.queue + 1] = text
-    self:echo_user(text, "queued")
+    self:_show_queue()
     bar.redraw()
     return
   end
@@ -285,6 +344,7 @@ function Chat:send(text, opts)
         -- Not steerable (review/compact turn) or already over: keep it for the next turn.
         table.remove(self.echo)
         self.queue[#self.queue + 1] = text
+        self:_show_queue()
         notify("could not steer (" .. err_text(err) .. "); queued for the next turn", vim.log.levels.WARN)
         bar.redraw()
         if self.state == "idle" then self:next_in_queue() end
@@ -298,7 +358,7 @@ end
 function Chat:next_in_queue()
   if self.state ~= "idle" or #self.queue == 0 then return end
   local text = table.remove(self.queue, 1)
-  self:start_turn(text, true)
+  self:start_turn(text, true) -- (its echo moves the rest of the queue below it)
 end
 
 --- Starts the thread if needed, then cb(err).
@@ -319,7 +379,7 @@ function Chat:ensure_thread(cb)
 end
 
 function Chat:start_turn(text, from_queue)
-  if not from_queue then self:echo_user(text) else self.echo[#self.echo + 1] = text end
+  self:echo_user(text, from_queue and "queued" or nil)
   self.state = "starting"
   self.started = uv.now()
   bar.tick(function()
@@ -380,37 +440,84 @@ function Chat:_item_id(item, turn_id, completing)
   return id
 end
 
+--- The Codex header, once before the agent's first item of a turn (and again after a
+--- message of the user's within it: a steer). Returns the ctx.first_in_turn to open with.
+function Chat:_header_due(item, turn_id)
+  if not items.is_agent(item) then return false end
+  local key = val(turn_id) or ""
+  if self.headed == key then return false end
+  self.headed = key
+  return true
+end
+
+--- Sets an item's status on its block and on the blocks of its other parts (files).
+function Chat:_status(id, chunks)
+  self.renderer:set_status(id, chunks)
+  for _, pid in ipairs(self.parts[id] or {}) do self.renderer:set_status(pid, chunks) end
+end
+
+--- The approval UI's word on an item (host.item_state): "approval" while a prompt for it
+--- shows or waits, nil once answered or settled. An item not started yet gets it when it starts.
+function Chat:_item_state(item_id, state)
+  if item_id == nil then return end
+  local it = self.live[item_id]
+  if not it then
+    self.early_state[item_id] = state
+    return
+  end
+  local chunks = items.pending_status(it.type, state)
+  if chunks then self:_status(item_id, chunks) end
+end
+
 function Chat:item_started(item, turn_id, id)
   local r = self.renderer
   id = id or self:_item_id(item, turn_id, false)
   if r.blocks[id] then return end
-  local ctx = { display_path = display_path }
-  if item.type == "agentMessage" then
-    local key = val(turn_id) or ""
-    ctx.first_in_turn = not self.turns_seen[key]
-    self.turns_seen[key] = true
-  end
-  local o = items.open(item, ctx)
+  local o = items.open(item, { display_path = display_path, first_in_turn = self:_header_due(item, turn_id) })
+  if o.before then r:append_lines(o.before) end
   if o.plain then
     -- (an older turn going in above is never the echo of a message just sent)
     if o.text ~= nil and not self.prepending and self.echo[1] == o.text then
       table.remove(self.echo, 1)
     else
       r:append_lines(o.lines)
+      if not items.is_agent(item) then self.headed = nil end
     end
     r.blocks[id] = { skip = true }
     return
   end
   if o.later then self.changes_later[id] = true end
-  r:open_block(id, o.lines, o.virt and { virt = o.virt } or nil)
+  local opts = o.virt and { virt = o.virt } or nil
+  if o.parts then
+    -- a block per file, so that each file's header shows the status; the item's own block
+    -- (the last file) gets the late text and stays the end
+    self.parts[id] = {}
+    for i = 1, #o.parts - 1 do
+      local pid = tostring(id) .. "\0file" .. i
+      r:open_block(pid, o.parts[i], opts)
+      r:finish(pid)
+      self.parts[id][i] = pid
+    end
+    r:open_block(id, o.parts[#o.parts], opts)
+  else
+    r:open_block(id, o.lines, opts)
+  end
+  self.live[id] = { type = str(item.type) }
+  local early = self.early_state[id]
+  if early ~= nil then
+    self.early_state[id] = nil
+    self:_item_state(id, early)
+  end
 end
 
+--- Returns the item's block id.
 function Chat:item_completed(item, turn_id)
   local r = self.renderer
   local id = self:_item_id(item, turn_id, true)
   if not r.blocks[id] then self:item_started(item, turn_id, id) end
+  self.live[id], self.early_state[id] = nil, nil
   local b = r.blocks[id]
-  if not b or b.skip then return end
+  if not b or b.skip then return id end
   r:flush() -- streamed text still queued counts: b.empty must be true only with no deltas
   local c = items.close(item, {
     empty = b.empty, later = self.changes_later[id], display_path = display_path,
@@ -419,9 +526,42 @@ function Chat:item_completed(item, turn_id)
   if c.later_done then self.changes_later[id] = nil end
   for _, text in ipairs(c.append or {}) do r:append(id, text) end
   if c.flush then r:flush() end
-  if c.status then r:set_status(id, c.status) end
+  if c.status then self:_status(id, c.status) end
   if c.fold then r:fold(id, c.fold) end
   r:finish(id) -- its last line is complete now (a closing fence gets the block's colours)
+  return id
+end
+
+--- Ends the blocks of items the turn ended without completing: with an interrupted or
+--- failed turn, a fence left open is closed and "… running" / "… waiting" becomes
+--- "✗ cancelled" / "✗ failed".
+---@param status string|nil the turn's status
+function Chat:_abandon(status)
+  local r = self.renderer
+  r:flush()
+  local live = self.live
+  self.live = {}
+  for id, it in pairs(live) do
+    local b = r.blocks[id]
+    self.early_state[id] = nil
+    if b and not b.skip and (status == "interrupted" or status == "failed") then
+      local c = items.abandon(it.type, status, { empty = b.empty })
+      for _, text in ipairs(c.append or {}) do r:append(id, text) end
+      if c.status then self:_status(id, c.status) end
+      r:finish(id)
+    end
+  end
+end
+
+--- Streamed text for an item's block; an item's first text comes after its stream prefix
+--- (a command's output opens its fence).
+function Chat:_stream(id, text)
+  local it = id ~= nil and self.live[id]
+  if it and not it.streamed and type(text) == "string" and text ~= "" then
+    it.streamed = true
+    text = items.stream_prefix(it.type) .. text
+  end
+  self.renderer:append(id, text)
 end
 
 function Chat:on_event(msg)
@@ -433,13 +573,16 @@ function Chat:on_event(msg)
     self:item_completed(p.item, p.turnId)
   elseif m == "item/agentMessage/delta" or m == "item/commandExecution/outputDelta"
       or m == "item/reasoning/summaryTextDelta" or m == "item/reasoning/textDelta" or m == "item/plan/delta" then
-    r:append(p.itemId, str(p.delta))
+    self:_stream(p.itemId, str(p.delta))
   elseif m == "item/reasoning/summaryPartAdded" then
     local b = p.itemId ~= nil and r.blocks[p.itemId]
     if b and not b.empty then r:append(p.itemId, "\n\n") end
   elseif m == "turn/plan/updated" then
     local id = "plan:" .. tostring(val(p.turnId))
-    if not r.blocks[id] then r:open_block(id, { "", "**Plan**" }) end
+    if not r.blocks[id] then
+      if self:_header_due({ type = "plan" }, p.turnId) then r:append_lines(items.CODEX_HEADER) end
+      r:open_block(id, { "", "**Plan**" })
+    end
     r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
     if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
@@ -460,7 +603,8 @@ end
 function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
-  r:append_lines({ "", items.end_line(turn, tokens_of(self.tokens, "last")) })
+  self:_abandon(str(turn.status))
+  r:append_lines(items.end_lines(turn, tokens_of(self.tokens, "last")))
   if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
     self.state, self.turn = "idle", nil
     self.echo = {}

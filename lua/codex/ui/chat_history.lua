@@ -18,14 +18,21 @@ local M = { methods = Chat }
 
 --- Renders one stored turn (where the renderer writes: the end, or above with begin_top).
 function Chat:_render_turn(turn)
+  -- Its own "## Codex" header; an older turn going in above leaves the live turn's alone.
+  local headed = self.headed
+  self.headed = nil
   for _, item in ipairs(list(turn.items)) do
     if type(item) == "table" then
       self:item_started(item, turn.id)
-      self:item_completed(item, turn.id)
+      local id = self:item_completed(item, turn.id)
+      -- an item the turn's interrupt or failure cut short: not "… running" for good
+      local st = items.unfinished(item) and items.abandoned_status(item.type, turn.status)
+      if st then self:_status(id, st) end
     end
   end
   local line = items.outcome_line(turn)
   if line then self.renderer:append_lines({ "", line }) end
+  if self.prepending then self.headed = headed end
 end
 
 -- Older turns go in above the transcript this many per callback (a slice of 10 generated

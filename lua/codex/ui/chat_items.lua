@@ -16,7 +16,7 @@ local M = {}
 ---@alias codex.Chunks {[1]: string, [2]: string}[] virtual text: {text, highlight group}
 
 ---@class codex.ChatItemContext
----@field first_in_turn boolean|nil open: this is the turn's first agent message
+---@field first_in_turn boolean|nil open: the turn's first item that is not the user's (the "## Codex" header goes before it)
 ---@field empty boolean|nil close: no text streamed into the block (deltas)
 ---@field later boolean|nil close: the file change's files were not known when it opened
 ---@field display_path (fun(path: string): string)|nil how a path is shown (default: as it is)
@@ -24,6 +24,8 @@ local M = {}
 
 ---@class codex.ChatItemOpen
 ---@field lines string[] the block's header (or, with plain, the item's whole text)
+---@field before string[]|nil lines written before the block: the "## Codex" header (ctx.first_in_turn)
+---@field parts string[][]|nil the header split into blocks of their own (a patch: one per file), each with the status; lines is them joined
 ---@field plain boolean|nil the lines are all there is: no block, nothing streams into it
 ---@field virt codex.Chunks|nil the block's status
 ---@field text string|nil a user message's text (the chat drops an echo of what it sent)
@@ -37,6 +39,7 @@ local M = {}
 ---@field later_done boolean|nil the late files came
 
 local util = require("codex.util")
+local command_text = require("codex.ui.command_text")
 local val, str, list = util.val, util.str, util.list
 --- A string or a number as text, else nil.
 local function scalar(v)
@@ -74,15 +77,9 @@ local function text_of(content)
   return table.concat(out, "\n")
 end
 
---- The command line: a string, or an argv list.
-local function command_line(cmd)
-  if type(cmd) == "table" then
-    local parts = {}
-    for _, a in ipairs(cmd) do parts[#parts + 1] = scalar(a) end
-    return one_line(table.concat(parts, " "))
-  end
-  return one_line(scalar(cmd) or "")
-end
+--- The command line as the user reads it: the script inside a shell wrapper (as the
+--- approval shows it), on one line.
+local function command_line(cmd) return one_line(command_text.unwrap(cmd) or "") end
 
 local function fenced(text, lang)
   local lines = { "```" .. (lang or "") }
@@ -106,15 +103,16 @@ local function command_status(item)
   return { { "… running", "Comment" } }
 end
 
---- A file change's lines: per file a header and its diff in a fence (nothing without changes).
-local function change_lines(changes, ctx)
-  local lines = {}
+--- A file change's files: per file its header and its diff in a fence (none without changes).
+---@return string[][]
+local function change_files(changes, ctx)
+  local files = {}
   local shown = ctx.display_path or function(p) return p end
   for _, ch in ipairs(list(changes)) do
     if type(ch) == "table" then
       local kind = type(ch.kind) == "table" and str(ch.kind.type) or str(ch.kind) or "change"
       local path = str(ch.path)
-      lines[#lines + 1] = ("**✎ %s %s**"):format(one_line(kind), path and one_line(shown(path)) or "?")
+      local lines = { ("**✎ %s %s**"):format(one_line(kind), path and one_line(shown(path)) or "?") }
       local diff = str(ch.diff) or ""
       if kind == "add" or kind == "delete" then
         -- For an added (deleted) file the server sends the content itself: show it as a diff.
@@ -123,9 +121,16 @@ local function change_lines(changes, ctx)
         for _, l in ipairs(split((diff:gsub("\n$", "")))) do out[#out + 1] = sign .. l end
         diff = table.concat(out, "\n")
       end
-      extend(lines, fenced(diff, "diff"))
+      files[#files + 1] = extend(lines, fenced(diff, "diff"))
     end
   end
+  return files
+end
+
+--- A file change's lines: the files one after the other.
+local function change_lines(changes, ctx)
+  local lines = {}
+  for _, f in ipairs(change_files(changes, ctx)) do extend(lines, f) end
   return lines
 end
 
@@ -142,7 +147,7 @@ M.ITEMS.userMessage = {
 }
 
 M.ITEMS.agentMessage = {
-  open = function(_, ctx) return { lines = ctx.first_in_turn and { "", "## Codex", "" } or { "" } } end,
+  open = function() return { lines = { "" } } end,
   close = function(item, ctx)
     return { append = ctx.empty and str(item.text) and { item.text } or nil, flush = true }
   end,
@@ -163,25 +168,38 @@ M.ITEMS.reasoning = {
   end,
 }
 
+-- The output's fence opens with the first output (stream_prefix: the chat writes it before
+-- the first delta), so a command that printed nothing (declined, cancelled) has no empty
+-- code block.
 M.ITEMS.commandExecution = {
+  stream_prefix = "```\n",
   open = function(item)
-    return { lines = { "", "**$ " .. command_line(val(item.command)) .. "**", "```" }, virt = command_status(item) }
+    return { lines = { "", "**$ " .. command_line(val(item.command)) .. "**" }, virt = command_status(item) }
   end,
   close = function(item, ctx)
-    local append = {}
-    if ctx.empty and str(item.aggregatedOutput) then append[1] = item.aggregatedOutput end
-    append[#append + 1] = "\n```"
+    local append, out = {}, str(item.aggregatedOutput)
+    if ctx.empty and out and out ~= "" then append[1] = "```\n" .. out end
+    if not ctx.empty or append[1] then append[#append + 1] = "\n```" end
     return { append = append, status = command_status(item), fold = ctx.fold_output_lines }
   end,
+  -- the turn ended first: close the output's fence if it opened
+  abandon = function(ctx) return { append = not ctx.empty and { "\n```" } or nil } end,
+  pending = "… running",
 }
 
+-- Each file is a block of its own (parts), so each file's header shows the status.
 M.ITEMS.fileChange = {
   open = function(item, ctx)
-    local lines = change_lines(item.changes, ctx)
-    local later = #lines == 0 -- the files may come with item/completed only
-    if later then lines = { "**✎ file change**" } end
-    table.insert(lines, 1, "")
-    return { lines = lines, virt = { { "… waiting", "Comment" } }, later = later }
+    local parts = change_files(item.changes, ctx)
+    local later = #parts == 0 -- the files may come with item/completed only
+    if later then parts = { { "**✎ file change**" } } end
+    table.insert(parts[1], 1, "")
+    local lines = {}
+    for i, part in ipairs(parts) do
+      if i > 1 then lines[#lines + 1] = "" end -- the body line of the block before
+      extend(lines, part)
+    end
+    return { lines = lines, parts = #parts > 1 and parts or nil, virt = { { "… waiting", "Comment" } }, later = later }
   end,
   close = function(item, ctx)
     local out = {}
@@ -196,6 +214,8 @@ M.ITEMS.fileChange = {
     return out
   end,
 }
+
+M.ITEMS.fileChange.pending = "… applying"
 
 M.ITEMS.plan = {
   open = function() return { lines = { "", "**Plan**" } } end,
@@ -217,11 +237,81 @@ local OTHER = {
 
 local function handler(item) return M.ITEMS[str(item.type) or ""] or OTHER end
 
+--- The header of the agent's part of a turn.
+M.CODEX_HEADER = { "", "## Codex" }
+
+--- Is the item the agent's (everything but the user's own message)? The "## Codex" header
+--- goes before a turn's first such item.
+---@param item table
+---@return boolean
+function M.is_agent(item) return str(item.type) ~= "userMessage" end
+
 --- What starts an item's block (item/started, or a stored item).
 ---@param item table
 ---@param ctx codex.ChatItemContext|nil
 ---@return codex.ChatItemOpen
-function M.open(item, ctx) return handler(item).open(item, ctx or {}) end
+function M.open(item, ctx)
+  ctx = ctx or {}
+  local o = handler(item).open(item, ctx)
+  if ctx.first_in_turn and M.is_agent(item) then o.before = M.CODEX_HEADER end
+  return o
+end
+
+--- The text written into an item's block before its first streamed delta ("" for none).
+---@param item_type string|nil
+---@return string
+function M.stream_prefix(item_type)
+  local h = M.ITEMS[item_type or ""]
+  return h and h.stream_prefix or ""
+end
+
+local PENDING_HL = "Comment"
+
+--- The status of an item that is not complete yet, in a state the chat learnt of: "approval"
+--- (a prompt for it waits), nil (back to running). Nil for types without such a status.
+---@param item_type string|nil
+---@param state "approval"|nil
+---@return codex.Chunks|nil
+function M.pending_status(item_type, state)
+  local h = M.ITEMS[item_type or ""]
+  if not h or not h.pending then return nil end
+  if state == "approval" then return { { "… waiting for approval", "DiagnosticWarn" } } end
+  return { { h.pending, PENDING_HL } }
+end
+
+--- What ends the block of an item the turn ended without completing (interrupted or
+--- failed): its fence closed, and "✗ cancelled" / "✗ failed" for types with a status.
+---@param item_type string|nil
+---@param turn_status string|nil "interrupted" | "failed"
+---@param ctx codex.ChatItemContext|nil (empty: nothing streamed into the block)
+---@return codex.ChatItemClose
+function M.abandon(item_type, turn_status, ctx)
+  local h = M.ITEMS[item_type or ""]
+  local out = h and h.abandon and h.abandon(ctx or {}) or {}
+  out.status = M.abandoned_status(item_type, turn_status)
+  return out
+end
+
+--- The status of an item whose turn ended (interrupted or failed) before it completed; nil
+--- for types without a status, or for a turn that did not end so.
+---@param item_type string|nil
+---@param turn_status string|nil
+---@return codex.Chunks|nil
+function M.abandoned_status(item_type, turn_status)
+  local h = M.ITEMS[item_type or ""]
+  if not h or not h.pending then return nil end
+  if turn_status == "failed" then return { { "✗ failed", "DiagnosticError" } } end
+  if turn_status == "interrupted" then return { { "✗ cancelled", "DiagnosticWarn" } } end
+  return nil
+end
+
+--- Is a stored item still under way (its turn ended before it completed)?
+---@param item table
+---@return boolean
+function M.unfinished(item)
+  local st = str(item.status)
+  return st == "inProgress" or st == "pending"
+end
 
 --- What completes an item's block (item/completed, or a stored item).
 ---@param item table
@@ -253,16 +343,26 @@ function M.outcome_line(turn)
   return nil
 end
 
---- The line that ends a turn as it completes live: its outcome, else "done" with the time
---- and the tokens it took.
+--- The footer of a turn that completed live: "done" or "failed" with the time and the
+--- tokens it took; "interrupted".
 ---@param turn table
 ---@param tokens number|nil the turn's tokens (the last token usage), if known
 ---@return string
-function M.end_line(turn, tokens)
-  local line = M.outcome_line(turn)
-  if line then return line end
+function M.footer(turn, tokens)
+  local status = str(turn.status)
+  if status == "interrupted" then return "_— interrupted_" end
   local secs = type(turn.durationMs) == "number" and (" · %.1f s"):format(turn.durationMs / 1000) or ""
-  return ("_— done%s%s_"):format(secs, tokens and (" · " .. tokens .. " tokens") or "")
+  return ("_— %s%s%s_"):format(status == "failed" and "failed" or "done", secs, tokens and (" · " .. tokens .. " tokens") or "")
+end
+
+--- The lines that end a turn as it completes live (each after a blank line): a failed
+--- turn's error, then the footer.
+---@param turn table
+---@param tokens number|nil
+---@return string[]
+function M.end_lines(turn, tokens)
+  if str(turn.status) == "failed" then return { "", M.outcome_line(turn), "", M.footer(turn, tokens) } end
+  return { "", M.footer(turn, tokens) }
 end
 
 --- The user's message as the chat writes it (kind "steer"/"queued" say how it went).

@@ -22,7 +22,8 @@ R.__index = R
 --- opts.ensure (optional) is called before writing when the buffer is not loaded (the user
 --- wiped it): it gives the renderer a new buffer with attach().
 ---@param buf integer
----@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil}
+--- opts.on_written (optional) is called after each write with the windows that follow the end.
+---@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil, on_written: fun(wins: integer[])|nil}
 ---@return codex.Renderer
 function M.new(buf, opts)
   hl.init()
@@ -115,6 +116,8 @@ function R:_follow(wins)
   for _, win in ipairs(wins) do
     if api.nvim_win_is_valid(win) then pcall(api.nvim_win_set_cursor, win, { n, 0 }) end
   end
+  -- (after every write: what the chat keeps below the end follows it)
+  if self.opts.on_written then self.opts.on_written(wins) end
 end
 
 --- Writes lines at the end of the buffer now (headers, finished blocks). Returns the first
