@@ -72,8 +72,9 @@ function M.float(area, rows, must)
   if area then
     local max = area.height - 2 - M.context_rows(area.height)
     local h = math.min(rows, max)
-    -- the choices are never cut: take the room from the chat (one row of it stays)
-    if h < must then h = math.min(must, area.height - 3) end
+    -- the choices are never cut: take the room from the chat (one row of it stays when
+    -- it can; a chat too small for both shows the choices)
+    if h < must then h = must <= area.height - 3 and must or area.height - 2 end
     cfg.height = math.max(1, math.min(h, area.height - 2))
     cfg.width = math.max(1, area.width - 2)
     cfg.row = area.row + math.max(0, area.height - cfg.height - 2)
