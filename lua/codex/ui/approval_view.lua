@@ -102,13 +102,16 @@ end
 
 local text_height = api.nvim_win_text_height -- 0.10+
 
+local redraw_mode = vim.fn.has("nvim-0.12") == 1
+
 --- Back into insert mode where the user was typing (after focus_approval from insert mode).
---- 0.12 shows "-- INSERT --" only at the next redraw of the mode line after a startinsert
---- from a mapping: a scheduled redraw puts it there at once.
+--- On 0.12 "-- INSERT --" was seen missing after an answer until the next key (review
+--- ux-2026-12 #24): once insert mode has started, a scheduled full redraw draws the mode line.
 local function restore_insert(win, pos)
   local line = api.nvim_buf_get_lines(api.nvim_win_get_buf(win), pos[1] - 1, pos[1], false)[1] or ""
   pcall(api.nvim_win_set_cursor, win, pos)
   vim.cmd(pos[2] >= #line and "startinsert!" or "startinsert")
+  if not redraw_mode then return end
   vim.schedule(function()
     if api.nvim_get_current_win() == win and api.nvim_get_mode().mode:sub(1, 1) == "i" then
       pcall(vim.cmd, "redraw!")
