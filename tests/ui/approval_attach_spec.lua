@@ -55,7 +55,7 @@ describe("ui: approval.attach", function()
     wins[#wins + 1] = h.win
     approval.attach(tid, h.api)
     local cur = expect.truthy(approval.current(tid), "shown in the chat's window")
-    expect.eq(api.nvim_win_get_config(cur.win).win, h.win)
+    expect.eq(cur.anchor, h.win)
     -- the chat hides (closes its window): the float closes at once, the prompt waits
     api.nvim_win_close(h.win, true)
     h.win = nil

@@ -83,7 +83,12 @@ describe("codex.ui.approval_content", function()
     local ch = content.choices(r, "command")
     local c = content.render(r, "command", ch, { keymaps = KEYMAPS })
     expect.eq(c.lines[1], " Codex wants to run a command")
-    expect.eq(c.lines[2], " <C-a> answer · <CR> on a choice · g1-g4 · <Esc> back")
+    -- the hint says how to get to the prompt (the chords work only there); the float swaps
+    -- in hint_in while focus is in it
+    expect.eq(c.hint_row, 2)
+    expect.eq(c.lines[2], " <C-a> to answer")
+    expect.eq(c.hint_away, " <C-a> to answer")
+    expect.eq(c.hint_in, " <CR> on a choice · g1-g4 · <Esc> back")
     local t = text(c)
     expect.match(t, "\n  %$ ls %-la\n")
     expect.match(t, "  via: /bin/bash %-lc 'ls %-la'")
@@ -128,7 +133,7 @@ describe("codex.ui.approval_content", function()
     local ch = content.choices(r, "patch")
     local c = content.render(r, "patch", ch, { keymaps = KEYMAPS, display_path = function(p) return (p:gsub("^/w/", "")) end })
     expect.eq(c.lines[1], " Codex wants to change 2 files")
-    expect.match(c.lines[2], "%]f/%[f files")
+    expect.match(c.hint_in, "%]f/%[f files")
     expect.eq(#c.files, 2)
     expect.eq(c.lines[c.files[1]], "  update a.txt")
     expect.eq(c.lines[c.files[2]], "  add    b.txt")
@@ -140,6 +145,58 @@ describe("codex.ui.approval_content", function()
     expect.match(text(c), "… 5 more lines")
     expect.falsy(text(c):find("line " .. (content.MAX_DIFF_LINES + 1), 1, true))
     expect.match(text(c), "The answer covers the whole patch")
+  end)
+
+  it("compact: the choices right after a summary (command's first lines, the files), the details below", function()
+    local script = "set -e\nstep one\nstep two\nstep three\nstep four"
+    local r = req(CMD, { command = "/bin/bash -lc '" .. script .. "'", cwd = "/w", reason = "build" })
+    local ch = content.choices(r, "command")
+    local c = content.render(r, "command", ch, { keymaps = KEYMAPS, compact = true })
+    expect.eq(c.lines[3], "  $ set -e")
+    expect.eq(c.lines[5], "  $ step two")
+    expect.eq(c.lines[6], "    … 2 more lines below")
+    expect.eq(c.choice_at[7], 1, "the first choice right after the summary")
+    expect.eq(c.choices_end, 6 + #ch)
+    local after = table.concat(c.lines, "\n", c.choices_end + 1)
+    expect.match(after, "%$ set %-e\n  %$ step one\n.*step four", "the whole command is in the details")
+    expect.match(after, "reason: build")
+    -- a short command is not repeated below
+    local short = req(CMD, { command = "ls", reason = "look" })
+    local sc = content.render(short, "command", content.choices(short, "command"), { compact = true })
+    expect.eq(sc.lines[3], "  $ ls")
+    expect.eq(sc.choice_at[4], 1)
+    expect.falsy(table.concat(sc.lines, "\n", sc.choices_end + 1):find("$ ls", 1, true))
+    -- a patch: the files on one line, the choices, then the diffs (files point into them)
+    local item = { changes = {
+      { path = "/w/a.txt", kind = { type = "update" }, diff = "@@ -1 +1 @@\n-old\n+new\n" },
+      { path = "/w/b.txt", kind = "add", diff = "x\n" },
+    } }
+    local pr = req(PATCH, { reason = "fix" }, { item = item })
+    local pc = content.render(pr, "patch", content.choices(pr, "patch"), { compact = true,
+      display_path = function(p) return (p:gsub("^/w/", "")) end })
+    expect.eq(pc.lines[3], "  files: update a.txt, add b.txt")
+    expect.eq(pc.choice_at[4], 1)
+    expect.truthy(pc.files[1] > pc.choices_end and pc.files[2] > pc.files[1])
+    expect.eq(pc.lines[pc.files[1]], "  update a.txt")
+  end)
+
+  it("a patch prompt warns about target files open with unsaved changes", function()
+    local item = { changes = { { path = "/w/main.lua", kind = "update", diff = "@@ -1 +1 @@\n-a\n+b\n" },
+      { path = "/w/other.lua", kind = "update", diff = "@@ -1 +1 @@\n-a\n+b\n" } } }
+    local r = req(PATCH, {}, { item = item })
+    local ctx = { display_path = function(p) return (p:gsub("^/w/", "")) end,
+      unsaved = function(p) return p == "/w/main.lua" end }
+    for _, compact in ipairs({ false, true }) do
+      ctx.compact = compact
+      local c = content.render(r, "patch", content.choices(r, "patch"), ctx)
+      local t = text(c)
+      expect.match(t, "! main%.lua has unsaved changes in Neovim")
+      expect.falsy(t:find("other.lua has unsaved", 1, true))
+      local row
+      for i, l in ipairs(c.lines) do if l:find("unsaved", 1, true) then row = i end end
+      expect.truthy(row < c.choices_end, "the warning comes before the choices")
+      expect.truthy(has(spans(c), "! main.lua has unsaved changes in Neovim:CodexApprovalDecline"))
+    end
   end)
 
   it("a patch without its item says the diff is not available", function()

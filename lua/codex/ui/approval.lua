@@ -7,7 +7,7 @@
 ---  * it never takes focus: the user keeps typing in the composer; a keystroke typed
 ---    there can never answer a prompt (nothing outside the float is mapped to an answer);
 ---  * `focus_approval` (default <C-a>, mapped by the chat and inside the float) jumps into
----    it, with the cursor on the header, so an <Enter> typed ahead answers nothing;
+---    it, with the cursor on the first choice: only this explicit key brings focus in;
 ---  * `approval_choose` (<CR>) on a choice line, or the chords g1…g9, answer; the choices
 ---    are exactly the request's `availableDecisions` (plus decline), keyed on the decision
 ---    value, never on its label;
@@ -45,6 +45,8 @@ local M = {}
 ---@field windows fun(): integer|nil, integer|nil its chat window and input window, when shown
 ---@field on_waiting fun(waiting: boolean) a prompt of the thread waits (true), or none does
 ---@field label fun(): string|nil the thread's name for notifications (nil: its id)
+---@field item_state (fun(item_id: string, state: "approval"|nil))|nil optional: an item's prompt waits
+---  ("approval": shown or queued) or is over (nil: answered, resolved, interrupted, the process died)
 
 local queues = {} ---@type table<string, codex.ApprovalEntry[]>
 local hosts = {} ---@type table<string, codex.ApprovalHost>
@@ -70,9 +72,17 @@ local function windows(key)
   return util.win_ok(win) and win or nil, util.win_ok(input_win) and input_win or nil
 end
 
-local function ctx()
+--- Is `path` (relative: to the editor's cwd) open in a buffer with unsaved changes?
+local function unsaved(path)
+  local buf = require("codex.ui.reload").buffer_of(path, vim.fn.getcwd())
+  return buf ~= nil and vim.bo[buf].modified
+end
+
+local function ctx(compact)
   return {
     keymaps = keymaps(),
+    compact = compact,
+    unsaved = unsaved,
     encode = vim.json.encode,
     display_path = function(path)
       local ok, p = pcall(vim.fn.fnamemodify, path, ":~:.")
@@ -87,7 +97,7 @@ view.bind({
   choose = function(key, idx) choose(key, idx) end,
   windows = windows,
   keymaps = keymaps,
-  render = function(entry) return content.render(entry.req, entry.kind, entry.choices, ctx()) end,
+  render = function(entry, compact) return content.render(entry.req, entry.kind, entry.choices, ctx(compact)) end,
 })
 
 --- Shows the head of a thread's queue (if there is a window to show it in).
@@ -95,6 +105,19 @@ view.bind({
 local function display(key, force)
   local q = queues[key]
   return view.show(key, q and q[1], (windows(key)), force)
+end
+
+--- The item a prompt is about (params.itemId), for the host's item_state.
+local function item_of(entry)
+  if entry.kind == "permissions" then return nil end
+  local id = type(entry.req.params) == "table" and entry.req.params.itemId
+  return type(id) == "string" and id ~= "" and id or nil
+end
+
+--- Tells the host an item's prompt waits (state "approval") or is over (nil).
+local function item_state(key, entry, state)
+  local id = item_of(entry)
+  if id then host_call(key, "item_state", id, state) end
 end
 
 local function remove(key, entry)
@@ -115,6 +138,7 @@ local function finish(entry, decision, keep_focus)
   entry.done = true
   local key = entry.key
   remove(key, entry)
+  item_state(key, entry, nil)
   view.dismiss(key, entry, keep_focus, function() display(key) end)
   if not queues[key] then host_call(key, "on_waiting", false) end
   events.emit("ApprovalResolved", {
@@ -176,6 +200,7 @@ local function enqueue(req, kind)
   })
   if entry.done then return end
   host_call(key, "on_waiting", true)
+  item_state(key, entry, "approval")
   announce(key, kind, display(key) ~= nil)
 end
 
@@ -216,7 +241,10 @@ function M.attach(thread_id, host)
   if type(thread_id) ~= "string" or thread_id == "" then return end
   hosts[thread_id] = host
   if not host then return end
-  if queues[thread_id] then host_call(thread_id, "on_waiting", true) end
+  if queues[thread_id] then
+    host_call(thread_id, "on_waiting", true)
+    for _, entry in ipairs(queues[thread_id]) do item_state(thread_id, entry, "approval") end
+  end
   display(thread_id)
 end
 
@@ -231,7 +259,7 @@ function M.show(thread_id)
   display(thread_id, true)
 end
 
---- Moves the cursor into a thread's prompt (the header line). Without thread_id: the prompt
+--- Moves the cursor into a thread's prompt (its first choice). Without thread_id: the prompt
 --- of the current chat, else any. Returns true when there was one.
 ---@param thread_id string|nil
 ---@return boolean
@@ -263,8 +291,8 @@ function M.pending(thread_id)
   return n
 end
 
---- The prompt shown for a thread: {win, buf, req, choices, choice_lines, files, anchor} or
---- nil (for tests and statuslines).
+--- The prompt shown for a thread: {win, buf, req, choices, choice_lines, files, anchor,
+--- compact, room} or nil (for tests and statuslines).
 ---@param thread_id string
 ---@return table|nil
 function M.current(thread_id)
@@ -272,7 +300,7 @@ function M.current(thread_id)
   if not v or not util.win_ok(v.win) then return nil end
   local lines = {}
   for lnum, i in pairs(v.choice_at) do lines[i] = lnum end
-  return { win = v.win, buf = v.buf, req = v.entry.req, choices = v.entry.choices, choice_lines = lines, files = v.files, anchor = v.anchor }
+  return { win = v.win, buf = v.buf, req = v.entry.req, choices = v.entry.choices, choice_lines = lines, files = v.files, anchor = v.anchor, compact = v.compact, room = v.room }
 end
 
 return M

@@ -39,6 +39,8 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 ---@field keymaps table|nil config.keymaps (for the key hint line)
 ---@field display_path (fun(path: string): string)|nil how a path is shown (default: as it is)
 ---@field encode (fun(v: table): string)|nil a table as text (default: tostring)
+---@field unsaved (fun(path: string): boolean)|nil is the file open with unsaved changes? (a warning)
+---@field compact boolean|nil the choices right after a summary (the prompt does not fit)
 
 ---@class codex.ApprovalChoice
 ---@field key string the decision's key ("accept", "decline", "acceptWithExecpolicyAmendment", …)
@@ -312,11 +314,11 @@ local function header_text(req, kind)
   return "Codex asks for more permissions"
 end
 
+--- The hint while focus is in the float: how to answer there.
 local function key_hint(kind, nchoices, k)
   local parts = {}
-  if k.focus_approval then parts[#parts + 1] = k.focus_approval .. " answer" end
   if k.approval_choose then parts[#parts + 1] = k.approval_choose .. " on a choice" end
-  parts[#parts + 1] = ("g1-g%d"):format(math.min(nchoices, 9))
+  parts[#parts + 1] = nchoices > 1 and ("g1-g%d"):format(math.min(nchoices, 9)) or "g1"
   if kind == "patch" and k.approval_next_file then
     parts[#parts + 1] = k.approval_next_file .. (k.approval_prev_file and ("/" .. k.approval_prev_file) or "") .. " files"
   end
@@ -324,15 +326,42 @@ local function key_hint(kind, nchoices, k)
   return table.concat(parts, " · ")
 end
 
-local function command_body(b, req, ctx)
+--- The hint while focus is elsewhere (the chords work only in the float): how to get there.
+local function away_hint(k)
+  if k.focus_approval then return k.focus_approval .. " to answer" end
+  return ":lua require('codex.ui.approval').focus() to answer"
+end
+
+local function command_of(req)
   local p = req.params or {}
   local cmd = M.command_text(p.command)
   if not cmd then
     local item = M.request_item(req)
     cmd = item and M.command_text(item.command)
   end
+  return cmd
+end
+
+local SUMMARY_LINES = 3 -- of a command, above the choices when the prompt does not fit
+
+--- The first lines of the command (above the choices of a compact prompt); true when cut.
+local function command_summary(b, req)
+  local script = command_text.unwrap(command_of(req) or "(command not given)")
+  local shown, n = {}, 0
+  for line in (script .. "\n"):gmatch("(.-)\r?\n") do
+    n = n + 1
+    if n <= SUMMARY_LINES then shown[#shown + 1] = line end
+  end
+  b.add(table.concat(shown, "\n"), "CodexApprovalCommand", "  $ ")
+  if n > SUMMARY_LINES then b.add(("… %d more lines below"):format(n - SUMMARY_LINES), "CodexApprovalHint", "    ") end
+  return n > SUMMARY_LINES
+end
+
+local function command_body(b, req, ctx, skip_script)
+  local p = req.params or {}
+  local cmd = command_of(req)
   local script, shell = command_text.unwrap(cmd or "(command not given)")
-  b.add(script, "CodexApprovalCommand", "  $ ")
+  if not skip_script then b.add(script, "CodexApprovalCommand", "  $ ") end
   if shell then b.field("via:", cmd, "CodexApprovalHint") end
   b.field("cwd:", text(p.cwd, ctx), "CodexApprovalFile")
   b.field("reason:", text(p.reason, ctx))
@@ -385,20 +414,51 @@ local function file_body(b, change, ctx)
   return lnum
 end
 
-local function patch_body(b, req, ctx, files)
+--- The changes of a patch request (tables only).
+local function changes_of(req)
+  local item = M.request_item(req)
+  local out = {}
+  for _, c in ipairs(item and list(item.changes) or {}) do
+    if type(c) == "table" then out[#out + 1] = c end
+  end
+  return out
+end
+
+--- A warning line per target file open in the editor with unsaved changes (ctx.unsaved).
+local function unsaved_warnings(b, req, ctx)
+  if not ctx.unsaved then return end
+  local shown = ctx.display_path or function(s) return s end
+  for _, change in ipairs(changes_of(req)) do
+    local path = text(change.path, ctx)
+    local ok, yes = pcall(ctx.unsaved, path or "")
+    if path and ok and yes then
+      b.add(("! %s has unsaved changes in Neovim"):format(shown(path)), "CodexApprovalDecline", "  ")
+    end
+  end
+end
+
+--- The files of a patch on one line (above the choices of a compact prompt).
+local function patch_summary(b, req, ctx)
+  local shown = ctx.display_path or function(s) return s end
+  local parts = {}
+  for _, change in ipairs(changes_of(req)) do
+    parts[#parts + 1] = ("%s %s"):format(change_kind(change, ctx), shown(text(change.path, ctx) or "?"))
+  end
+  if #parts > 0 then b.field("files:", table.concat(parts, ", "), "CodexApprovalFile") end
+end
+
+local function patch_body(b, req, ctx, files, skip_warnings)
   local p = req.params or {}
+  if not skip_warnings then unsaved_warnings(b, req, ctx) end
   b.field("reason:", text(p.reason, ctx))
   b.field("grants write access to:", text(p.grantRoot, ctx), "CodexApprovalFile")
   b.add("The answer covers the whole patch (all files).", "CodexApprovalHint", "  ")
-  local item = M.request_item(req)
-  local changes = item and list(item.changes) or {}
+  local changes = changes_of(req)
   if #changes == 0 then
     b.blank()
     b.add("(the diff is not available)", "CodexApprovalHint", "  ")
   end
-  for _, change in ipairs(changes) do
-    if type(change) == "table" then files[#files + 1] = file_body(b, change, ctx) end
-  end
+  for _, change in ipairs(changes) do files[#files + 1] = file_body(b, change, ctx) end
 end
 
 local function permissions_body(b, req, ctx)
@@ -415,8 +475,15 @@ end
 ---@field hls {[1]: integer, [2]: string, [3]: integer, [4]: integer}[] row (0-based), group, start col, end col (-1: the end)
 ---@field choice_at table<integer, integer> line (1-based) → choice index
 ---@field files integer[] lines (1-based) of the file headers
+---@field hint_row integer the line (1-based) of the key hint
+---@field hint_in string the hint while focus is in the float (<CR>, g1-gN, files, back)
+---@field hint_away string the hint while it is elsewhere (how to get there: <C-a>)
+---@field choices_end integer the line (1-based) of the last choice
 
---- The prompt of a request: header, key hint, what it asks, then the choices (g1…g9).
+--- The prompt of a request: header, key hint (hint_away: focus is not in the float yet), what
+--- it asks, then the choices (g1…g9). With ctx.compact (the prompt does not fit its float)
+--- the choices come right after a short summary (the command's first lines, the files) and
+--- the details follow them, so the choices are never scrolled out of view.
 ---@param req table a codex.ServerRequest
 ---@param kind "command"|"patch"|"permissions"
 ---@param choices codex.ApprovalChoice[]
@@ -424,28 +491,56 @@ end
 ---@return codex.ApprovalContent
 function M.render(req, kind, choices, ctx)
   ctx = ctx or {}
+  local k = ctx.keymaps or {}
   local b = new_builder()
   local files = {}
   b.add(header_text(req, kind), "CodexApprovalTitle", " ")
-  b.add(key_hint(kind, #choices, ctx.keymaps or {}), "CodexApprovalHint", " ")
-  b.blank()
-  if kind == "command" then
-    command_body(b, req, ctx)
-  elseif kind == "patch" then
-    patch_body(b, req, ctx, files)
+  local hint_in, hint_away = " " .. key_hint(kind, #choices, k), " " .. away_hint(k)
+  local hint_row = b.add(hint_away, "CodexApprovalHint")
+  local choice_at, choices_end = {}, 0
+  local function add_choices()
+    for i, c in ipairs(choices) do
+      local key = i <= 9 and ("g" .. i) or "  "
+      local lnum = b.add(("%s  %s"):format(key, c.label), nil, "  ")
+      b.hls[#b.hls + 1] = { lnum - 1, "CodexApprovalChoiceKey", 2, 2 + #key }
+      b.hls[#b.hls + 1] = { lnum - 1, c.group, 4 + #key, -1 }
+      choice_at[lnum] = i
+      choices_end = lnum
+    end
+  end
+  if ctx.compact then
+    local cut = false
+    if kind == "command" then
+      cut = command_summary(b, req)
+    elseif kind == "patch" then
+      unsaved_warnings(b, req, ctx)
+      patch_summary(b, req, ctx)
+    end
+    add_choices()
+    b.blank()
+    if kind == "command" then
+      command_body(b, req, ctx, not cut)
+    elseif kind == "patch" then
+      patch_body(b, req, ctx, files, true)
+    else
+      permissions_body(b, req, ctx)
+    end
   else
-    permissions_body(b, req, ctx)
+    b.blank()
+    if kind == "command" then
+      command_body(b, req, ctx)
+    elseif kind == "patch" then
+      patch_body(b, req, ctx, files)
+    else
+      permissions_body(b, req, ctx)
+    end
+    b.blank()
+    add_choices()
   end
-  b.blank()
-  local choice_at = {}
-  for i, c in ipairs(choices) do
-    local key = i <= 9 and ("g" .. i) or "  "
-    local lnum = b.add(("%s  %s"):format(key, c.label), nil, "  ")
-    b.hls[#b.hls + 1] = { lnum - 1, "CodexApprovalChoiceKey", 2, 2 + #key }
-    b.hls[#b.hls + 1] = { lnum - 1, c.group, 4 + #key, -1 }
-    choice_at[lnum] = i
-  end
-  return { lines = b.lines, hls = b.hls, choice_at = choice_at, files = files }
+  return {
+    lines = b.lines, hls = b.hls, choice_at = choice_at, files = files,
+    hint_row = hint_row, hint_in = hint_in, hint_away = hint_away, choices_end = choices_end,
+  }
 end
 
 return M
