@@ -512,7 +512,10 @@ end
 
 --- Returns the item's block id.
 function Chat:item_completed(item, turn_id)
-  if item.type == "fileChange" and self.turn and self.turn.id == turn_id then require("codex.ui.reload").file_change(item, self.cwd) end
+  -- Buffers of the files the live turn changed are reloaded (a stored turn's are not).
+  if item.type == "fileChange" and self.turn and self.turn.id == turn_id then
+    require("codex.ui.reload").file_change(item, self.cwd)
+  end
   local r = self.renderer
   local id = self:_item_id(item, turn_id, true)
   if not r.blocks[id] then self:item_started(item, turn_id, id) end
