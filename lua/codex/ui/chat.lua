@@ -528,6 +528,9 @@ function M.recent()
   return out
 end
 
+--- (for the window methods, codex.ui.chat_window, which must not require this module)
+Chat._chats = M.recent
+
 --- Every chat.
 function M.all()
   local out = {}

@@ -26,8 +26,6 @@ end
 
 local bar_expr = require("codex.ui.chat_bar").EXPR
 
--- The chats, most recent first (codex.ui.chat is loaded whenever a chat exists).
-local function chats() return require("codex.ui.chat").recent() end
 
 local function in_this_tab(win) return api.nvim_win_get_tabpage(win) == api.nvim_get_current_tabpage() end
 
@@ -37,7 +35,7 @@ local function in_this_tab(win) return api.nvim_win_get_tabpage(win) == api.nvim
 function Chat:_host()
   if not config.get().chat.reuse_window then return nil end
   local cur, best = api.nvim_get_current_win(), nil
-  for _, c in ipairs(chats()) do
+  for _, c in ipairs(self._chats()) do
     if c ~= self and c:visible() and in_this_tab(c.win) then
       if c.win == cur or c.input_win == cur then return c end
       best = best or c
@@ -197,6 +195,7 @@ function Chat:_watch_windows()
   if watching then return end
   watching = true
   local group = api.nvim_create_augroup("CodexChatWindow", { clear = true })
+  local chats = self._chats
   api.nvim_create_autocmd("VimResized", {
     group = group,
     callback = function()
