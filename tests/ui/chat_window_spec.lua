@@ -208,6 +208,25 @@ describe("chat windows and keys", function()
     wait_for(function() return not c:hint_shown() end, 20000, "the hint to go with the next write")
   end)
 
+  it(":qa stops while an input holds unsent text (E37/E162); an empty input never blocks it", function()
+    -- In a child Neovim (a :qa that works ends it): the plugin as at startup, a chat shown.
+    local function child(input)
+      local argv = ui.nvim_argv()
+      vim.list_extend(argv, { "--headless", "-u", "NONE", "-i", "NONE", "--cmd", "set rtp^=" .. vim.fn.fnameescape(TEST_ROOT),
+        "--cmd", "runtime! plugin/codex.lua",
+        "-c", ("lua local c = require('codex.ui.chat').open({}); vim.api.nvim_buf_set_lines(c.input_buf, 0, -1, false, { %q })"):format(input),
+        "-c", "qa", "-c", "lua io.stdout:write('STILL HERE ' .. vim.api.nvim_buf_get_name(0) .. ' ' .. vim.fn.bufname('#') .. '\\n')",
+        "-c", "qa!" })
+      return vim.fn.system(argv)
+    end
+    local out = child("an unsent message")
+    expect.match(out, "STILL HERE")
+    expect.match(out, "E%d+: No write since last change")
+    expect.match(out, "codex://input/")
+    out = child("")
+    expect.falsy(out:find("STILL HERE", 1, true), out)
+  end)
+
   -- #28
   it("an empty chat shows a welcome with its keys, as virtual lines, gone with the first message", function()
     local c = ui.new_chat()

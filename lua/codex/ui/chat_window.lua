@@ -202,6 +202,39 @@ function Chat:_watch_windows()
       for _, c in ipairs(chats()) do c:_resize() end
     end,
   })
+  -- QuitPre runs before :qa (or :q of the last window) looks for unsaved buffers.
+  api.nvim_create_autocmd("QuitPre", {
+    group = group,
+    callback = function()
+      for _, c in ipairs(chats()) do c:_guard_input() end
+    end,
+  })
+end
+
+-- ---- unsent input and :qa -----------------------------------------------------------------
+
+--- Before a quit: an input holding unsent text counts as unsaved (buftype acwrite, modified),
+--- so :qa stops with E37/E162 naming codex://input/…, and :qa! quits without it. An empty
+--- input is a plain scratch buffer again (it never blocks a quit).
+function Chat:_guard_input()
+  local buf = self.input_buf
+  if not (buf and api.nvim_buf_is_loaded(buf)) then return end
+  local text = vim.trim(table.concat(api.nvim_buf_get_lines(buf, 0, -1, false), "\n"))
+  if text == "" then
+    vim.bo[buf].modified = false
+    vim.bo[buf].buftype = "nofile"
+    return
+  end
+  if self.input_guarded ~= buf then -- (once per input buffer: a wiped one is made again)
+    self.input_guarded = buf
+    -- :w (or :wqa) in the input writes nothing anywhere: it says what to do instead.
+    api.nvim_create_autocmd("BufWriteCmd", { buffer = buf, callback = function()
+      require("codex.ui.util").notify("the input is not a file: send it (" .. tostring(config.get().keymaps.send_insert)
+        .. "), clear it, or :qa! to quit without it", vim.log.levels.WARN)
+    end })
+  end
+  vim.bo[buf].buftype = "acwrite"
+  vim.bo[buf].modified = true
 end
 
 -- ---- the "new output below" hint -----------------------------------------------------------
@@ -213,6 +246,7 @@ local HINT = " ↓ new output · G to follow "
 --- cursor reaches the end again (CursorMoved, or the next write that follows).
 ---@param wins integer[] the windows that do not follow (the renderer's on_behind), maybe none
 function Chat:_behind(wins)
+  if self.prepending then return end -- earlier turns going in above are not new output
   local win = wins[1]
   if win == nil or win ~= self.win or not self:visible() then return self:_hint_off() end
   local width = vim.fn.strdisplaywidth(HINT)
