@@ -100,6 +100,16 @@ local function watch(self, buf)
   })
 end
 
+-- The keys of both buffers of a chat (normal and insert mode where typing goes on).
+local function map_common(self, buf, k)
+  map(buf, { "n", "i" }, k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map(buf, "n", k.help, function() require("codex.ui.chat_help").open() end, "list the chat's keys")
+end
+
+-- Keys that would start typing in the (read-only) transcript type in the input instead.
+local TYPE_KEYS = { "i", "a", "I", "A", "o", "O" }
+
 --- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
 function Chat:_make_chat_buf()
   local k = config.get().keymaps
@@ -111,14 +121,21 @@ function Chat:_make_chat_buf()
   -- both cost O(buffer) per redraw (issue 8). There is no syntax/codex.vim; "OFF" also keeps
   -- out one the user may have.
   vim.bo[buf].syntax = "OFF"
-  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
-  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
-  -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled below).
-  api.nvim_create_autocmd("CursorMoved", { group = group(), buffer = buf, callback = function() self:_at_top() end })
+  for _, key in ipairs(TYPE_KEYS) do
+    map(buf, "n", key, function() self:focus_input() end, "type in the input")
+  end
+  -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled
+  -- below); reaching the end removes the "new output" hint.
+  api.nvim_create_autocmd("CursorMoved", { group = group(), buffer = buf, callback = function()
+    self:_at_top()
+    self:_hint_check()
+  end })
   by_buf[buf] = self
   watch(self, buf)
+  require("codex.ui.chat_help").welcome(buf)
   return buf
 end
 
@@ -129,8 +146,7 @@ function Chat:_make_input_buf()
   map(buf, "n", k.send, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
-  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
-  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map_common(self, buf, k)
   by_buf[buf] = self
   watch(self, buf)
   return buf
@@ -198,6 +214,7 @@ local function create(opts)
     windows = function() return { self.win } end,
     ensure = function() self:ensure_buffers() end,
     on_written = function(wins) self:_show_queue(wins) end,
+    on_behind = function(wins) self:_behind(wins) end,
   })
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
@@ -648,6 +665,20 @@ function M.current()
   return by_buf[api.nvim_get_current_buf()] or recent[#recent]
 end
 
+--- Every chat, the most recently used first.
+---@return codex.Chat[]
+function M.recent()
+  local out = {}
+  for i = #recent, 1, -1 do out[#out + 1] = recent[i] end
+  for _, c in pairs(chats) do
+    if not vim.tbl_contains(out, c) then out[#out + 1] = c end
+  end
+  return out
+end
+
+--- (for the window methods, codex.ui.chat_window, which must not require this module)
+Chat._chats = M.recent
+
 --- Every chat.
 function M.all()
   local out = {}
@@ -671,6 +702,26 @@ function M.toggle()
     if recent[i].cwd == cwd then return recent[i]:show() end
   end
   M.open({ cwd = cwd })
+end
+
+-- What each <Plug>(codex-…) mapping of plugin/codex.lua does, to the current chat.
+local plug_actions = {
+  send = function(c) c:send_input() end,
+  queue = function(c) c:send_input({ queue = true }) end,
+  stop = function(c) c:stop() end,
+  approval = function(c) require("codex.ui.approval").focus(c.thread_id) end,
+  close = function(c) c:hide() end,
+  ["load-earlier"] = function(c) c:load_earlier() end,
+}
+
+--- Runs a <Plug>(codex-NAME) mapping on the current chat (that of the current buffer, else
+--- the most recent one); `help` needs no chat.
+---@param name string
+function M.plug(name)
+  if name == "help" then return require("codex.ui.chat_help").open() end
+  local c = M.current()
+  if not c then return notify("no chat yet (:Codex opens one)") end
+  plug_actions[name](c)
 end
 
 --- The bar text of the chat shown in the window being drawn (winbar/statusline).
