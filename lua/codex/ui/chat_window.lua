@@ -70,6 +70,7 @@ function Chat:_show()
     if vim.fn.has("nvim-0.8") == 1 then vim.wo[win].winbar = win == self.win and bar_expr or "" end
   end
   if vim.fn.has("nvim-0.8") == 0 then vim.wo[self.win].statusline = bar_expr end
+  require("codex.ui.chat_look").window(self.win)
   vim.wo[self.win].foldmethod = "manual"
   vim.wo[self.win].foldenable = true
   vim.wo[self.win].winfixheight = false
