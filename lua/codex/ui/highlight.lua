@@ -117,13 +117,23 @@ end
 
 -- A markdown span on a row just read (always in range: no pcall, the hot path): a
 -- highlight, a concealed marker ([4]) or text drawn over the range ([5]).
+-- (The option tables are reused: a streamed line makes about ten marks, and a table each
+-- was a third of their cost in bench/ui.lua's flood.)
+local hl_opts = { end_row = 0, end_col = 0, hl_group = "", priority = PRIORITY }
+local conceal_opts = { end_row = 0, end_col = 0, conceal = "", priority = PRIORITY }
+local both_opts = { end_row = 0, end_col = 0, hl_group = "", conceal = "", priority = PRIORITY }
 local function span_mark(buf, row, s)
   local opts
   if s[5] then
     opts = { virt_text = { { s[5], s[3] or "Normal" } }, virt_text_pos = "overlay", priority = PRIORITY }
+  elseif s[4] then
+    opts = s[3] and both_opts or conceal_opts
+    opts.hl_group, opts.conceal = s[3] or nil, s[4]
   else
-    opts = { end_row = row, end_col = s[2], hl_group = s[3] or nil, conceal = s[4], priority = PRIORITY }
+    opts = hl_opts
+    opts.hl_group = s[3]
   end
+  opts.end_row, opts.end_col = row, s[2]
   api.nvim_buf_set_extmark(buf, M.ns, row, s[1], opts)
   M.stats.marks = M.stats.marks + 1
 end
@@ -329,8 +339,15 @@ function M.update(buf, base, run, last, complete, lines)
   for i, line in ipairs(lines) do
     local rel = from + i - 1
     local spans, next_state, ev = md.line(line, state)
-    for k = 1, #spans do span_mark(buf, base + rel, spans[k]) end
-    if rel < last or complete then
+    local whole = rel < last or complete
+    -- A row still streaming gets its colours now and its concealed markers once complete:
+    -- its marks are redone on every write until then, and half-written markers ("**bo")
+    -- would come and go.
+    for k = 1, #spans do
+      local sp = spans[k]
+      if whole or not sp[4] or sp[3] then span_mark(buf, base + rel, sp) end
+    end
+    if whole then
       if ev == "open" then
         run.open = rel
       elseif ev == "close" then
