@@ -224,3 +224,23 @@ describe("the chat's look (Neovim " .. version .. ")", function()
     expect.truthy(has(concealed(c.buf, r), ("%d-%d"):format(col, col + 2)), "bold's ** concealed: " .. dump(concealed(c.buf, r)))
   end)
 end)
+
+describe("the chat's highlight groups", function()
+  it("are all listed in :help codex-highlights, and all default links", function()
+    local hl = require("codex.ui.highlight")
+    hl.init()
+    local doc = table.concat(vim.fn.readfile(vim.fn.fnamemodify("doc/codex.txt", ":p")), "\n")
+    local section = doc:match("%*codex%-highlights%*(.-)\n\n[^\n]*@capture")
+    expect.truthy(section, "the |codex-highlights| table")
+    for _, g in ipairs(hl.GROUPS) do
+      expect.truthy(section:find("\n  " .. g .. " ", 1, true), g .. " in the table")
+      expect.eq(vim.fn.hlexists(g), 1, g .. " is defined")
+    end
+    -- a colorscheme that sets a group wins over the plugin's default
+    vim.cmd("highlight CodexUserHeader ctermfg=1 guifg=#ff0000")
+    vim.cmd("doautocmd ColorScheme")
+    expect.match(vim.fn.execute("highlight CodexUserHeader"), "ctermfg=1")
+    vim.cmd("highlight clear CodexUserHeader")
+    vim.cmd("doautocmd ColorScheme")
+  end)
+end)
