@@ -142,7 +142,7 @@ end
 M.ROLE_GROUP = { user = "CodexUserHeader", agent = "CodexAgentHeader" }
 -- The rule after a role header's label, cut at the window's edge (eol virtual text does not
 -- wrap).
-M.RULE = " " .. ("─"):rep(240)
+M.RULE = ("─"):rep(240)
 
 --- Draws row as a role header: "## " concealed, the label in its role's group, a rule to the
 --- window's edge. Only rows the renderer wrote as a header (render's append_lines): a user
