@@ -130,6 +130,7 @@ function Chat:_show()
     vim.wo[self.win].statusline = bar_expr
     vim.wo[self.input_win].statusline = ""
   end
+  require("codex.ui.chat_look").window(self.win)
   vim.wo[self.win].foldmethod = "manual"
   vim.wo[self.win].foldenable = true
   vim.wo[self.win].winfixheight = false

@@ -13,6 +13,9 @@ local hl = require("codex.ui.highlight")
 local ns = api.nvim_create_namespace("codex_chat")
 M.ns = ns
 
+--- The header lines the chat writes for who speaks, by role (codex.ui.highlight draws them).
+M.ROLES = { ["## You"] = "user", ["## You (steering)"] = "user", ["## You (queued)"] = "user", ["## Codex"] = "agent" }
+
 ---@class codex.Renderer
 ---@field buf integer
 ---@field blocks table<string, {mark: integer, header: integer, start_row: integer, lines: integer, fold: boolean}>
@@ -152,6 +155,14 @@ function R:append_lines(lines)
   end
   set_modifiable(buf, false)
   hl.lines(buf, row, lines)
+  -- A write's first non-blank line is a role header when it is one of the chat's own; the
+  -- text after it (a user's message) never is, whatever it says.
+  for i, l in ipairs(lines) do
+    if l ~= "" then
+      if M.ROLES[l] then hl.role(buf, row + i - 1, M.ROLES[l], l) end
+      break
+    end
+  end
   self:_follow(follow, behind)
   return row
 end
