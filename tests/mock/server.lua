@@ -723,7 +723,8 @@ local function review_chunks(spec, cwd)
   local text = enc({
     findings = findings,
     overall_correctness = #findings > 0 and "patch is incorrect" or "patch is correct",
-    overall_explanation = #findings > 0 and ("Mock review: %d findings."):format(#findings) or "Mock review: no findings.",
+    overall_explanation = #findings > 0 and ("Mock review: %d finding%s."):format(#findings, #findings == 1 and "" or "s")
+      or "Mock review: no findings.",
     overall_confidence_score = 0.5,
   })
   local third = #text // 3

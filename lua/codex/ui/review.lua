@@ -121,8 +121,8 @@ function M.watch(turn, opts)
     if err or type(result) ~= "table" or result.status ~= "completed" then return end
     vim.schedule(function()
       local n = M.show(result.findings or {}, opts)
-      local msg = n == 0 and "Codex review: no findings"
-        or ("Codex review: %d finding%s in the quickfix list (:copen)"):format(n, n == 1 and "" or "s")
+      local msg = n == 0 and "review: no findings"
+        or ("review: %d finding%s in the quickfix list (:copen)"):format(n, n == 1 and "" or "s")
       require("codex.ui.util").notify(msg)
     end)
   end)
