@@ -239,6 +239,51 @@ function M.sub.status()
   end)
 end
 
+--- :Codex review [branch {name} | commit {sha} [title] | {instructions…}]: a code review in
+--- the current chat (a new one for another directory); findings to quickfix and diagnostics.
+function M.sub.review(args)
+  local kind, target = args[1], nil
+  if kind == nil or (kind == "uncommitted" and #args == 1) then
+    target = "uncommitted"
+  elseif (kind == "branch" or kind == "commit") and #args == 1 then
+    return notify(("usage: :Codex review %s {%s}"):format(kind, kind == "branch" and "name" or "sha"), vim.log.levels.WARN)
+  elseif kind == "branch" then
+    target = { branch = args[2] }
+  elseif kind == "commit" then
+    target = { commit = args[2], title = #args > 2 and table.concat(args, " ", 3) or nil }
+  else
+    target = { instructions = table.concat(args, " ") }
+  end
+  local chat = chat_mod()
+  local c = chat.current()
+  if not c or c.cwd ~= vim.fn.getcwd() then c = chat.open({ cwd = vim.fn.getcwd(), show = false }) end
+  c:show()
+  c:start_review(target)
+end
+
+--- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
+--- command line split, words[1] = "Codex").
+M.complete_args = {}
+
+--- Lines of a git command in the current directory ({} outside a repository).
+local function git_lines(cmd)
+  local out = vim.fn.systemlist("git " .. cmd .. " 2>/dev/null")
+  return vim.v.shell_error == 0 and out or {}
+end
+
+function M.complete_args.review(arglead, words)
+  local n = #words - (arglead == "" and 0 or 1) -- the words before the one being completed
+  local cands = {}
+  if n == 2 then
+    cands = { "branch", "commit", "uncommitted" }
+  elseif n == 3 and words[3] == "branch" then
+    cands = git_lines("branch --format='%(refname:short)'")
+  elseif n == 3 and words[3] == "commit" then
+    cands = git_lines("log --format=%h -n 30")
+  end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, cands)
+end
+
 function M.sub.logout()
   require("codex.ui.login").logout()
 end
@@ -268,6 +313,8 @@ end
 
 function M.complete(arglead, cmdline)
   local words = vim.split(cmdline, "%s+", { trimempty = true })
+  local args_of = M.complete_args[words[2] or ""]
+  if args_of and (#words > 2 or arglead == "") then return args_of(arglead, words) end
   if #words > 2 or (#words == 2 and arglead == "") then return {} end
   local out = {}
   for name in pairs(M.sub) do

@@ -348,7 +348,9 @@ end
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send(text, opts)
   touch(self)
-  if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" then
+  -- A review turn cannot be steered (turn/steer refuses it): its messages wait for the next turn.
+  local unsteerable = self.state == "running" and self.turn and self.turn.review
+  if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" or unsteerable then
     self.queue[#self.queue + 1] = text
     self:_show_queue()
     bar.redraw()
@@ -395,8 +397,13 @@ function Chat:ensure_thread(cb)
   end)
 end
 
-function Chat:start_turn(text, from_queue)
-  self:echo_user(text, from_queue and "queued" or nil)
+--- Starts a turn with text (echoed as the user's message), or with start(cb) instead of
+--- thread:turn (then text may be nil: the server's items show what was asked).
+---@param text string|nil
+---@param from_queue boolean|nil
+---@param start fun(cb: fun(err: codex.Error|nil, turn: codex.Turn|nil))|nil
+function Chat:start_turn(text, from_queue, start)
+  if text then self:echo_user(text, from_queue and "queued" or nil) end
   self.state = "starting"
   self.started = uv.now()
   bar.tick(function()
@@ -410,7 +417,8 @@ function Chat:start_turn(text, from_queue)
       self:render_error(err)
       return bar.redraw()
     end
-    self.thread:turn(text, { model = self.model, effort = self.effort }, function(terr, turn)
+    start = start or function(cb) self.thread:turn(text, { model = self.model, effort = self.effort }, cb) end
+    start(function(terr, turn)
       if terr then
         self.state = "idle"
         self:render_error(terr)
@@ -422,6 +430,26 @@ function Chat:start_turn(text, from_queue)
       turn:on("*", function(_, msg) self:on_event(msg) end)
     end)
   end)
+end
+
+--- Starts a code review of target (codex.review: "uncommitted", {branch=}, {commit=},
+--- {instructions=}) as a turn of this chat's thread, shown like any turn; when it completes,
+--- its findings go to the quickfix list and diagnostics (codex.ui.review). Only when idle.
+---@param target codex.ReviewTarget|nil
+---@return boolean started
+function Chat:start_review(target)
+  if self.state ~= "idle" then
+    notify("a turn is running: review when it has ended", vim.log.levels.WARN)
+    return false
+  end
+  touch(self)
+  self:start_turn(nil, false, function(cb)
+    self.thread:review(target, nil, function(err, turn)
+      if turn then require("codex.ui.review").watch(turn, { cwd = self.cwd }) end
+      cb(err, turn)
+    end)
+  end)
+  return true
 end
 
 --- Interrupts the running turn.
