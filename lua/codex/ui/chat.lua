@@ -653,7 +653,12 @@ function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
   self:_abandon(str(turn.status))
-  r:append_lines(items.end_lines(turn, tokens_of(self.tokens, "last")))
+  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"))
+  -- One blank line above the footer, also after an answer that ended with a newline.
+  if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
+    table.remove(footer, 1)
+  end
+  r:append_lines(footer)
   if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
     self.state, self.turn = "idle", nil
     self.echo = {}
