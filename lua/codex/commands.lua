@@ -205,17 +205,8 @@ function M.sub.status()
   local lines = {}
   local cl = client()
   cl:account(nil, function(err, acct)
-    if err then
-      lines[#lines + 1] = "account: " .. err_text(err)
-    else
-      local a = acct.account
-      if type(a) == "table" then
-        lines[#lines + 1] = ("account: %s%s%s"):format(a.type, type(a.email) == "string" and (" " .. a.email) or "",
-          type(a.planType) == "string" and (" (" .. a.planType .. ")") or "")
-      else
-        lines[#lines + 1] = "account: not signed in (:CodexLogin)"
-      end
-    end
+    -- The same words as :checkhealth codex (codex.health.account_text).
+    lines[#lines + 1] = "account: " .. (err and err_text(err) or require("codex.health").account_text(acct).text)
     if c then
       lines[#lines + 1] = "chat: " .. c:status_text()
       local t = c.tokens

@@ -103,7 +103,7 @@ end
 --- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
 function Chat:_make_chat_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://thread/" .. self.key, "codex")
+  local buf = new_buf(self:buf_name("thread"), "codex")
   vim.bo[buf].modifiable = false
   vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
   -- Highlighting is the renderer's (codex.ui.highlight: extmarks set as text is written).
@@ -125,7 +125,7 @@ end
 --- The input buffer: send/queue/stop keymaps, the wipe watch.
 function Chat:_make_input_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://input/" .. self.key, "markdown")
+  local buf = new_buf(self:buf_name("input"), "markdown")
   map(buf, "n", k.send, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
@@ -208,17 +208,13 @@ function Chat:set_thread(thread)
   chats[self.key] = nil
   self.key = thread.id
   chats[self.key] = self
-  for _, buf in ipairs({ self.buf, self.input_buf }) do
-    local old = api.nvim_buf_get_name(buf)
-    pcall(api.nvim_buf_set_name, buf, (buf == self.buf and "codex://thread/" or "codex://input/") .. thread.id)
-    -- Renaming leaves an unloaded buffer with the old name behind (the alternate file).
-    for _, b in ipairs(api.nvim_list_bufs()) do
-      if b ~= buf and not api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then
-        pcall(api.nvim_buf_delete, b, { force = true })
-      end
-    end
-  end
-  if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+  -- A new thread is known by its first message until it has a name (Chat:title).
+  if not self.first_text and type(self.echo[1]) == "string" then self.first_text = self.echo[1] end
+  local s = type(thread.settings) == "table" and thread.settings or {}
+  if type(s.model) == "string" then self.server_model = s.model end
+  if type(s.reasoningEffort) == "string" then self.server_effort = s.reasoningEffort end
+  self:apply_names() -- codex://thread/<title> (<short id>)
+  self:watch_name()
   self:_attach_approvals()
 end
 
@@ -230,11 +226,7 @@ function Chat:_attach_approvals()
   self.approval_host = self.approval_host or {
     windows = function() return self.win, self.input_win end,
     on_waiting = function(on) self:set_approval_waiting(on) end,
-    label = function()
-      local info = self.thread and self.thread.info
-      local name = type(info) == "table" and (val(info.name) or val(info.preview))
-      return type(name) == "string" and name or nil
-    end,
+    label = function() return self:title() end, -- a name or the first message, never the id
   }
   require("codex.ui.approval").attach(self.thread_id, self.approval_host)
 end
@@ -467,6 +459,7 @@ function Chat:turn_completed(turn)
   end
   bar.redraw()
   events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end
 
