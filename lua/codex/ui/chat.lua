@@ -493,6 +493,24 @@ function M.current()
   return by_buf[api.nvim_get_current_buf()] or recent[#recent]
 end
 
+--- Forgets a chat whose thread is gone from the list (archived): it is no longer current,
+--- found or shown; its windows close and its buffers are wiped. Only for an idle chat.
+---@param chat codex.Chat
+function M.remove(chat)
+  chat:hide()
+  if chats[chat.key] == chat then chats[chat.key] = nil end
+  for i = #recent, 1, -1 do
+    if recent[i] == chat then table.remove(recent, i) end
+  end
+  if chat.unwatch_name then chat.unwatch_name() end
+  local bufs = { chat.buf, chat.input_buf }
+  chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
+  for _, b in ipairs(bufs) do
+    by_buf[b] = nil
+    if api.nvim_buf_is_valid(b) then pcall(api.nvim_buf_delete, b, { force = true }) end
+  end
+end
+
 --- Every chat.
 function M.all()
   local out = {}
