@@ -213,6 +213,7 @@ function Chat:set_thread(thread)
   local s = type(thread.settings) == "table" and thread.settings or {}
   if type(s.model) == "string" then self.server_model = s.model end
   if type(s.reasoningEffort) == "string" then self.server_effort = s.reasoningEffort end
+  if not self.server_effort then self:learn_default_effort() end
   self:apply_names() -- codex://thread/<title> (<short id>)
   self:watch_name()
   self:_attach_approvals()

@@ -116,6 +116,38 @@ function Chat:set_name(name)
   self:apply_names()
 end
 
+-- The models' default efforts (model/list), per client: a thread the server reports no
+-- reasoningEffort for (none configured) runs at its model's default.
+local default_efforts = setmetatable({}, { __mode = "k" }) ---@type table<table, table<string, string>|false>
+
+--- Learns the default efforts of the chat's client (one model/list per client), then redraws.
+function Chat:learn_default_effort()
+  local client = self.thread and self.thread.client
+  if type(client) ~= "table" or type(client.models) ~= "function" or default_efforts[client] ~= nil then return end
+  default_efforts[client] = false -- asked
+  pcall(client.models, client, nil, function(err, models)
+    if err or type(models) ~= "table" then return end
+    local map = {}
+    for _, m in ipairs(models) do
+      if type(m) == "table" and type(m.id) == "string" and type(m.defaultReasoningEffort) == "string" then
+        map[m.id] = m.defaultReasoningEffort
+      end
+    end
+    default_efforts[client] = map
+    M.redraw()
+  end)
+end
+
+--- The effort of the chat's next turn, when known: chosen (setup, :Codex model), the
+--- thread's, else its model's default.
+---@return string|nil
+function Chat:effective_effort(model)
+  if self.effort or self.server_effort then return self.effort or self.server_effort end
+  local client = self.thread and self.thread.client
+  local map = client and default_efforts[client]
+  return map and model and map[model] or nil
+end
+
 local function tokens_text(total)
   return total >= 1000 and ("%.1fk tokens used"):format(total / 1000) or (total .. " tokens used")
 end
@@ -124,7 +156,7 @@ end
 function Chat:status_text()
   local parts = { "Codex" }
   local model = self.model or self.server_model
-  local effort = self.effort or self.server_effort
+  local effort = self:effective_effort(model)
   if model then parts[#parts + 1] = model .. (effort and (" (" .. effort .. ")") or "") end
   if self.approval_waiting then
     parts[#parts + 1] = "waiting for approval"
