@@ -1,6 +1,6 @@
 ---@mod codex.ui.chat  Chat buffers: a thread rendered as it streams, with an input buffer.
 ---
---- A chat is a thread: buffer `codex://thread/<id>` (filetype "codex", markdown-based) in a
+--- A chat is a thread: buffer `codex://thread/<name> (<short id>)` (filetype "codex") in a
 --- window, and an input buffer below it. Sending starts a turn; while a turn runs, sending
 --- steers it, and the queue key keeps a message for the next turn. Several chats can be open.
 --- Nothing here waits: every call to the app-server takes a callback.
