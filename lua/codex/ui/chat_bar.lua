@@ -125,7 +125,8 @@ function Chat:learn_default_effort()
   local client = self.thread and self.thread.client
   if type(client) ~= "table" or type(client.models) ~= "function" or default_efforts[client] ~= nil then return end
   default_efforts[client] = false -- asked
-  pcall(client.models, client, nil, function(err, models)
+  -- Scheduled: the turn/start this thread was made for goes to the server first.
+  vim.schedule(function() pcall(client.models, client, nil, function(err, models)
     if err or type(models) ~= "table" then return end
     local map = {}
     for _, m in ipairs(models) do
@@ -135,7 +136,7 @@ function Chat:learn_default_effort()
     end
     default_efforts[client] = map
     M.redraw()
-  end)
+  end) end)
 end
 
 --- The effort of the chat's next turn, when known: chosen (setup, :Codex model), the
