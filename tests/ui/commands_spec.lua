@@ -111,6 +111,7 @@ describe(":Codex commands", function()
     end, 15000, "a forked chat")
     ui.wait_text(fork.buf, "Hello from the mock model!")
     c:show() -- (the fork took over its windows: chat.reuse_window) back, focused
+    stub_select(function(it, opts) return opts.prompt:find("^Archive") and it == "Archive" end) -- archive asks first
     vim.cmd("Codex archive")
     wait_for(function() return msgs.text(""):find("archived") ~= nil end, 10000, "the archive notification")
     local archived = require("codex.session").client():thread_list({ archived = true })

@@ -1,6 +1,6 @@
 ---@mod codex.ui.chat  Chat buffers: a thread rendered as it streams, with an input buffer.
 ---
---- A chat is a thread: buffer `codex://thread/<id>` (filetype "codex", markdown-based) in a
+--- A chat is a thread: buffer `codex://thread/<name> (<short id>)` (filetype "codex") in a
 --- window, and an input buffer below it. Sending starts a turn; while a turn runs, sending
 --- steers it, and the queue key keeps a message for the next turn. Several chats can be open.
 --- Nothing here waits: every call to the app-server takes a callback.
@@ -113,7 +113,7 @@ local TYPE_KEYS = { "i", "a", "I", "A", "o", "O" }
 --- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
 function Chat:_make_chat_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://thread/" .. self.key, "codex")
+  local buf = new_buf(self:buf_name("thread"), "codex")
   vim.bo[buf].modifiable = false
   vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
   -- Highlighting is the renderer's (codex.ui.highlight: extmarks set as text is written).
@@ -142,7 +142,7 @@ end
 --- The input buffer: send/queue/stop keymaps, the wipe watch.
 function Chat:_make_input_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://input/" .. self.key, "markdown")
+  local buf = new_buf(self:buf_name("input"), "markdown")
   map(buf, "n", k.send, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
@@ -226,17 +226,14 @@ function Chat:set_thread(thread)
   chats[self.key] = nil
   self.key = thread.id
   chats[self.key] = self
-  for _, buf in ipairs({ self.buf, self.input_buf }) do
-    local old = api.nvim_buf_get_name(buf)
-    pcall(api.nvim_buf_set_name, buf, (buf == self.buf and "codex://thread/" or "codex://input/") .. thread.id)
-    -- Renaming leaves an unloaded buffer with the old name behind (the alternate file).
-    for _, b in ipairs(api.nvim_list_bufs()) do
-      if b ~= buf and not api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then
-        pcall(api.nvim_buf_delete, b, { force = true })
-      end
-    end
-  end
-  if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+  -- A new thread is known by its first message until it has a name (Chat:title).
+  if not self.first_text and type(self.echo[1]) == "string" then self.first_text = self.echo[1] end
+  local s = type(thread.settings) == "table" and thread.settings or {}
+  if type(s.model) == "string" then self.server_model = s.model end
+  if type(s.reasoningEffort) == "string" then self.server_effort = s.reasoningEffort end
+  if not self.server_effort then self:learn_default_effort() end
+  self:apply_names() -- codex://thread/<title> (<short id>)
+  self:watch_name()
   self:_attach_approvals()
 end
 
@@ -248,11 +245,7 @@ function Chat:_attach_approvals()
   self.approval_host = self.approval_host or {
     windows = function() return self.win, self.input_win end,
     on_waiting = function(on) self:set_approval_waiting(on) end,
-    label = function()
-      local info = self.thread and self.thread.info
-      local name = type(info) == "table" and (val(info.name) or val(info.preview))
-      return type(name) == "string" and name or nil
-    end,
+    label = function() return self:title() end, -- a name or the first message, never the id
     -- A prompt for the item shows or waits ("approval"), or was answered or settled (nil).
     item_state = function(item_id, state)
       if vim.in_fast_event() then return vim.schedule(function() self:_item_state(item_id, state) end) end
@@ -665,6 +658,7 @@ function Chat:turn_completed(turn)
   end
   bar.redraw()
   events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end
 
@@ -711,6 +705,24 @@ end
 
 --- (for the window methods, codex.ui.chat_window, which must not require this module)
 Chat._chats = M.recent
+
+--- Forgets a chat whose thread is gone from the list (archived): it is no longer current,
+--- found or shown; its windows close and its buffers are wiped. Only for an idle chat.
+---@param chat codex.Chat
+function M.remove(chat)
+  chat:hide()
+  if chats[chat.key] == chat then chats[chat.key] = nil end
+  for i = #recent, 1, -1 do
+    if recent[i] == chat then table.remove(recent, i) end
+  end
+  if chat.unwatch_name then chat.unwatch_name() end
+  local bufs = { chat.buf, chat.input_buf }
+  chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
+  for _, b in ipairs(bufs) do
+    by_buf[b] = nil
+    if api.nvim_buf_is_valid(b) then pcall(api.nvim_buf_delete, b, { force = true }) end
+  end
+end
 
 --- Every chat.
 function M.all()

@@ -126,10 +126,9 @@ function Chat:_show()
     vim.wo[win].linebreak = true
     if vim.fn.has("nvim-0.8") == 1 then vim.wo[win].winbar = win == self.win and bar_expr or "" end
   end
-  if vim.fn.has("nvim-0.8") == 0 then
-    vim.wo[self.win].statusline = bar_expr
-    vim.wo[self.input_win].statusline = ""
-  end
+  -- 0.8+: the bar is the winbar and the statusline names the thread; 0.7: the bar (with the name).
+  vim.wo[self.win].statusline = vim.fn.has("nvim-0.8") == 1 and require("codex.ui.chat_bar").STATUS_EXPR or bar_expr
+  if vim.fn.has("nvim-0.8") == 0 then vim.wo[self.input_win].statusline = "" end
   require("codex.ui.chat_look").window(self.win)
   vim.wo[self.win].foldmethod = "manual"
   vim.wo[self.win].foldenable = true
