@@ -16,7 +16,8 @@
 ---   own old_start (so skipping a hunk does not move the others), plus the offset the
 ---   previous hunk was found at. Hunks whose old ranges overlap are an error ("overlap").
 --- - Line endings: lines are compared without a trailing "\r", unchanged lines keep their
----   own ending, added lines get the text's ending (CRLF when most of its lines have one).
+---   own ending, added lines get the text's ending (CRLF when most of its lines have one; for
+---   a text without any line ending, CRLF if the diff's lines end in "\r").
 ---   A missing final newline ("\ No newline at end of file") is kept or changed as the hunk
 ---   says, on both sides.
 --- - opts.reverse applies the hunks backwards (undo): "+" lines must be there and are removed,
@@ -410,7 +411,7 @@ end
 -- Applying ----------------------------------------------------------------------------------
 
 --- The text as lines: text without "\r\n"/"\n", and each one's ending ("" for a last line
---- without newline); eol is the ending added lines get.
+--- without newline); eol is the ending added lines get (nil if the text has no line ending).
 local function text_lines(text)
   local t, e = {}, {}
   local pos, crlf, lf = 1, 0, 0
@@ -430,6 +431,7 @@ local function text_lines(text)
     end
     pos = nl + 1
   end
+  if crlf + lf == 0 then return t, e, nil end
   return t, e, crlf > lf and "\r\n" or "\n"
 end
 
@@ -444,7 +446,10 @@ local function view(h, reverse)
     if op ~= "+" then old[#old + 1] = text end
     if op ~= "-" then new[#new + 1] = text end
   end
-  local v = { ops = ops, old = old, new = new }
+  local v = { ops = ops, old = old, new = new, cr = false }
+  for _, l in ipairs(h.lines) do
+    if l.text:sub(-1) == "\r" then v.cr = true break end
+  end
   if reverse then
     v.no_eol_old, v.no_eol_new = h.no_eol_new, h.no_eol_old
   else
@@ -541,6 +546,13 @@ function M.apply(text, hunks, opts)
   end
 
   local t, e, eol = text_lines(text)
+  if not eol then
+    -- Nothing to learn from (an empty or one-line text): a diff of a CRLF file has the "\r"s.
+    eol = "\n"
+    for _, it in ipairs(items) do
+      if it.v.cr then eol = "\r\n" break end
+    end
+  end
   -- Find every hunk's place first: nothing is built unless all of them match.
   local carry, floor = 0, 1 -- the previous hunk's offset; the first line it left untouched
   for _, it in ipairs(items) do
