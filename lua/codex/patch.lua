@@ -60,7 +60,8 @@ local M = {}
 ---@class codex.PatchError
 ---@field message string  for the user: which hunk, why, near which line
 ---@field hunk integer|nil  the index of the hunk in the list given to apply()
----@field reason "context"|"overlap"|"invalid"
+---@field reason "context"|"overlap"|"invalid"  context: its lines are not there; overlap: two hunks change the same lines; invalid: not a hunk
+---@field line integer|nil  context: the line of the text where the hunk was expected
 
 ---@class codex.PatchApplied
 ---@field offsets integer[]  per hunk (as given), how many lines from its expected line it was found
@@ -496,6 +497,19 @@ local function matches(v, t, e, p)
   return true
 end
 
+local function shorten(s) return #s > 60 and (s:sub(1, 57) .. "...") or s end
+
+--- Why the hunk does not match at p, for the user: the first line that differs.
+local function difference(v, t, e, p)
+  for k = 1, #v.old do
+    local l = p + k - 1
+    if t[l] == nil then return ("the text ends at line %d, the hunk needs %d more"):format(#t, #v.old - k + 1) end
+    if t[l] ~= v.old[k] then return ("line %d is %q, the diff has %q"):format(l, shorten(t[l]), shorten(v.old[k])) end
+  end
+  return v.no_eol_old and "the diff says the file has no newline at its end, it has one"
+    or "the diff says the file has a newline at its end, it has none"
+end
+
 --- Applies hunks (all of a file's, or some) to the file's text. See the module's header for
 --- what it guarantees: the whole new text, or nil and an error and nothing applied.
 ---@param text string  the file's content ("" for a file that does not exist)
@@ -565,10 +579,10 @@ function M.apply(text, hunks, opts)
       if found then break end
     end
     if not found then
-      local near = it.expect
-      return nil, { message = ("%s does not match the text near line %d%s (it changed since the diff?)"):format(
-        what(it.i), near, max_offset > 0 and (" (searched ±%d lines)"):format(max_offset) or ""),
-        hunk = it.i, reason = "context" }
+      local at = math.max(1, want)
+      return nil, { message = ("%s does not match the text at line %d%s: %s"):format(what(it.i), at,
+        max_offset > 0 and (" or within %d lines of it"):format(max_offset) or "", difference(it.v, t, e, at)),
+        hunk = it.i, reason = "context", line = at }
     end
     it.at = found
     carry = found - it.expect

@@ -235,7 +235,7 @@ describe("codex.patch parse", function()
     expect.eq(P.apply("", add.hunks), "x\ny", "no final newline kept")
     local del = P.from_change({ path = "/w/d.txt", kind = { type = "delete" }, diff = "a\nb\n" })
     expect.eq(P.apply("a\nb\n", del.hunks), "")
-    expect.same({ P.apply("a\nB\n", del.hunks) }, { nil, { message = "hunk 1 of 1 does not match the text near line 1 (searched ±20 lines) (it changed since the diff?)", hunk = 1, reason = "context" } })
+    expect.same({ P.apply("a\nB\n", del.hunks, { max_offset = 0 }) }, { nil, { message = 'hunk 1 of 1 does not match the text at line 1: line 2 is "B", the diff has "b"', hunk = 1, reason = "context", line = 1 } })
     local upd = P.from_change({ path = "/w/a.lua", kind = { type = "update", move_path = "/w/b.lua" }, diff = "@@ -1 +1 @@\n-a\n+b\n" })
     expect.same({ upd.kind, upd.old_path, upd.new_path, #upd.hunks }, { "rename", "/w/a.lua", "/w/b.lua", 1 })
     expect.eq(P.from_change({ path = "/w/a", kind = "update", diff = "@@ -1 +1 @@\n-a\n+b\n" }).kind, "update")
@@ -287,7 +287,8 @@ describe("codex.patch apply", function()
     expect.eq(out, nil)
     expect.eq(err.hunk, 3)
     expect.eq(err.reason, "context")
-    expect.match(err.message, "^hunk 3 of 3 does not match the text near line 24")
+    expect.eq(err.message, 'hunk 3 of 3 does not match the text at line 24 or within 20 lines of it: line 27 is "the user edited this", the diff has "line 27"')
+    expect.eq(err.line, 24)
     expect.eq(changed, lines(t), "the text is untouched")
     -- the other hunks still apply on their own
     expect.eq(apply_ok(changed, { hunks[1], hunks[2] }) ~= nil, true)
@@ -369,6 +370,7 @@ describe("codex.patch apply", function()
     -- the hunk expects no newline at the end but the file has one (or the reverse): refused
     local out, err = P.apply("a\nb\nc\n", h)
     expect.same({ out, err and err.reason }, { nil, "context" })
+    expect.match(err.message, "the diff says the file has no newline at its end, it has one$")
     out, err = P.apply("a\nb\n", hunks_of("a\nb\n", "a\nc"), { reverse = true })
     expect.same({ out, err and err.reason }, { nil, "context" })
   end)
@@ -505,11 +507,59 @@ describe("codex.patch round trip", function()
     return s
   end
 
+  it("a real git diff of a repository (update, add, delete, rename with changes, CRLF, no newline) applies file by file", function()
+    if not sh_ok("git --version") then
+      pending("git is not installed")
+      return
+    end
+    dir = TEST_ROOT .. "/.testenv/patch_spec_repo"
+    os.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "/sub'")
+    local before = {
+      ["keep.txt"] = lines(numbered(40)),
+      ["gone.txt"] = "bye\n",
+      ["sub/old name.txt"] = lines(numbered(20, "row %d")),
+      ["dos.txt"] = "one\r\ntwo\r\nthree\r\n",
+      ["tail.txt"] = "a\nb",
+    }
+    local t = numbered(40)
+    t[3], t[38] = "three", "thirty-eight"
+    table.insert(t, 20, "twenty-ish")
+    local r = numbered(20, "row %d")
+    r[10] = "row ten"
+    local after = {
+      ["keep.txt"] = lines(t),
+      ["new file.txt"] = "fresh\ncontent",
+      ["sub/new name.txt"] = lines(r),
+      ["dos.txt"] = "one\r\n2\r\nthree\r\n",
+      ["tail.txt"] = "a\nb\nc\n",
+    }
+    for name, s in pairs(before) do write(name, s) end
+    run("git init -q . && git -c user.name=t -c user.email=t@t add -A && git -c user.name=t -c user.email=t@t commit -qm base")
+    os.execute("cd '" .. dir .. "' && rm gone.txt 'sub/old name.txt'")
+    for name, s in pairs(after) do write(name, s) end
+    run("git add -A")
+    local files, err = P.parse(run("git -c core.quotePath=true diff --cached -M --no-color"))
+    expect.truthy(files, err)
+    local kinds = {}
+    for _, f in ipairs(files) do
+      kinds[f.new_path or f.old_path] = f.kind
+      local old_text = f.old_path and before[f.old_path] or ""
+      local new_text = f.new_path and after[f.new_path] or ""
+      expect.eq(P.apply(old_text, f.hunks), new_text, f.new_path or f.old_path)
+      expect.eq(P.apply(new_text, f.hunks, { reverse = true }), old_text, "undo " .. (f.new_path or f.old_path))
+    end
+    expect.same(kinds, { ["keep.txt"] = "update", ["gone.txt"] = "delete", ["new file.txt"] = "add",
+      ["sub/new name.txt"] = "rename", ["dos.txt"] = "update", ["tail.txt"] = "update" })
+    local by = P.summary(files)
+    expect.same(by["keep.txt"], { added = 3, removed = 2 })
+  end)
+
   for _, tool in ipairs({
     { name = "diff -u", probe = "diff --version", cmd = "diff -u a.txt b.txt" },
     { name = "git diff --no-index", probe = "git --version", cmd = "git diff --no-index --no-color a.txt b.txt" },
   }) do
     it(tool.name .. ": 60 random pairs (LF and CRLF) apply forwards and back; GNU patch agrees on subsets", function()
+      dir = TEST_ROOT .. "/.testenv/patch_spec"
       if not sh_ok(tool.probe) then
         pending(tool.name .. " is not installed")
         return
