@@ -246,6 +246,9 @@ local function finish_file(f)
   else
     f.kind = "update"
   end
+  if (f.kind == "add" and not f.new_path) or (f.kind == "delete" and not f.old_path) then
+    return nil, ("a new file without a name, or a deleted one (%s)"):format(f.kind)
+  end
   f.renamed, f.renamed_from, f.renamed_to, f.added, f.deleted, f.git, f.headers = nil, nil, nil, nil, nil, nil, nil
   return f
 end
@@ -489,11 +492,17 @@ local function matches(v, t, e, p)
   for k = 1, n do
     if t[p + k - 1] ~= v.old[k] then return false end
   end
+  local last = p + n - 1
   if n > 0 then
-    local last = p + n - 1
     local at_eof_without_nl = last == #t and e[last] == ""
     if v.no_eol_old ~= at_eof_without_nl then return false end
+  elseif v.no_eol_old then
+    return false
+  elseif p == #t + 1 and p > 1 and e[#t] == "" then
+    return false -- appending after a last line without newline changes that line: not said
   end
+  -- The new side ends without newline only where it ends the file.
+  if v.no_eol_new and last ~= #t then return false end
   return true
 end
 
@@ -506,6 +515,11 @@ local function difference(v, t, e, p)
     if t[l] == nil then return ("the text ends at line %d, the hunk needs %d more"):format(#t, #v.old - k + 1) end
     if t[l] ~= v.old[k] then return ("line %d is %q, the diff has %q"):format(l, shorten(t[l]), shorten(v.old[k])) end
   end
+  local last = p + #v.old - 1
+  if #v.old == 0 and p == #t + 1 and p > 1 and e[#t] == "" then
+    return "the diff adds lines after the last one, which has no newline"
+  end
+  if v.no_eol_new and last ~= #t then return "the diff says it ends the file, the text goes on" end
   return v.no_eol_old and "the diff says the file has no newline at its end, it has one"
     or "the diff says the file has a newline at its end, it has none"
 end
@@ -572,7 +586,8 @@ function M.apply(text, hunks, opts)
   for _, it in ipairs(items) do
     local want = it.expect + carry
     local found
-    for d = 0, max_offset do
+    -- (a hunk without old lines matches anywhere: only its own place, no search)
+    for d = 0, #it.v.old > 0 and max_offset or 0 do
       for _, p in ipairs(d == 0 and { want } or { want - d, want + d }) do
         if p >= floor and matches(it.v, t, e, p) then found = p break end
       end

@@ -215,6 +215,7 @@ describe("codex.patch parse", function()
       "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n+++ b/y\n", -- +++ alone
       "--- a/x\n+++ b/x\nhello\n", -- no hunk after the header
       "--- /dev/null\n+++ /dev/null\n@@ -0,0 +1 @@\n+a\n",
+      "diff --git a/x b/y\nnew file mode 100644\n--- a/x\n+++ /dev/null\n", -- added, and no name
     }
     for k, d in ipairs(bad) do
       local ok, files, err = pcall(P.parse, d)
@@ -373,6 +374,12 @@ describe("codex.patch apply", function()
     expect.match(err.message, "the diff says the file has no newline at its end, it has one$")
     out, err = P.apply("a\nb\n", hunks_of("a\nb\n", "a\nc"), { reverse = true })
     expect.same({ out, err and err.reason }, { nil, "context" })
+    -- a new side "without newline" that is not the file's end; lines added after a last line
+    -- that has no newline (the diff would have shown that line changing): refused
+    out, err = P.apply("a\nb\n", P.parse_hunks("@@ -0,0 +1 @@\n+x\n\\ No newline at end of file\n"))
+    expect.same({ out, err and err.message }, { nil, "hunk 1 of 1 does not match the text at line 1 or within 20 lines of it: the diff says it ends the file, the text goes on" })
+    out, err = P.apply("a\nb", P.parse_hunks("@@ -2,0 +3 @@\n+c\n"))
+    expect.same({ out, err and err.message }, { nil, "hunk 1 of 1 does not match the text at line 3 or within 20 lines of it: the diff adds lines after the last one, which has no newline" })
   end)
 
   it("an empty file, and a hunk at the very start and at the very end", function()
@@ -397,6 +404,9 @@ describe("codex.patch apply", function()
     expect.eq(apply_ok(base, h0), lines(t))
     expect.eq(apply_ok(lines(t), h0, { reverse = true }), base)
     expect.eq(apply_ok(base, { h0[2] }), base .. "last\n")
+    -- a hunk without old lines matches anywhere: it goes to its own line, never searched for
+    local _, res = apply_ok(lines(numbered(30)), { h0[1] })
+    expect.same(res.offsets, { 0 })
   end)
 
   it("format and hunk_text give diffs that parse back (and a subset's numbers are renumbered)", function()
