@@ -11,7 +11,8 @@
 ---   hunk's line or within opts.max_offset lines of it (the nearest place wins, as `patch`
 ---   does with its offset; there is no fuzz: every context line must match). A hunk that
 ---   matches nowhere near is an error ("context"), and so is one whose end-of-file newline
----   does not agree with the text's.
+---   does not agree with the text's. A hunk without old lines (a zero-context insertion)
+---   matches anywhere, so it goes to its own line only, never searched for.
 --- - Hunks may be any subset of a file's hunks, in any order: each one's place comes from its
 ---   own old_start (so skipping a hunk does not move the others), plus the offset the
 ---   previous hunk was found at. Hunks whose old ranges overlap are an error ("overlap").
@@ -23,7 +24,11 @@
 --- - opts.reverse applies the hunks backwards (undo): "+" lines must be there and are removed,
 ---   "-" lines come back. The text is then the new side, with exactly the given hunks in it.
 ---
---- parse() and parse_hunks() never raise: malformed input gives nil and a message.
+--- - Files: apply() sees only text. An added file is applied to "" and a deleted one gives
+---   "" (creating, deleting or renaming the file on disk is the caller's, after its say-so).
+---
+--- parse(), parse_hunks() and from_change() never raise: malformed input gives nil and a
+--- message. apply() does not raise either (a malformed hunk is an "invalid" error).
 local M = {}
 
 ---@alias codex.PatchOp " "|"-"|"+"
@@ -466,8 +471,7 @@ end
 local function first_line(start, count) return count == 0 and start + 1 or start end
 
 local function check_hunk(h)
-  if type(h) ~= "table" or type(h.lines) ~= "table" or type(h.old_start) ~= "number"
-    or type(h.new_start) ~= "number" then
+  if type(h) ~= "table" or type(h.lines) ~= "table" or type(h.old_start) ~= "number" then
     return "not a hunk"
   end
   local o, n = 0, 0
@@ -534,7 +538,7 @@ end
 function M.apply(text, hunks, opts)
   opts = opts or {}
   local reverse = opts.reverse and true or false
-  local max_offset = opts.max_offset or M.MAX_OFFSET
+  local max_offset = math.max(0, math.floor(tonumber(opts.max_offset) or M.MAX_OFFSET))
   if type(text) ~= "string" then return nil, { message = "the text is not a string", reason = "invalid" } end
   if type(hunks) ~= "table" then return nil, { message = "the hunks are not a list", reason = "invalid" } end
   local n_h = #hunks
