@@ -25,14 +25,20 @@ function M.window(win)
   api.nvim_win_call(win, function() vim.cmd("setlocal showbreak=" .. M.SHOWBREAK:gsub(" ", "\\ ")) end)
 end
 
+local function fence(s) return s:find("^%s*```") or s:find("^%s*~~~") end
+
 --- The text of a fold of n lines whose header line is above (the fold's first line - 1) and
---- whose last line is last: command output (after a fence), reasoning, or lines.
+--- whose last line is last: command output (after a fence, or from its opening fence on),
+--- reasoning, or lines.
 ---@param above string
 ---@param n integer lines in the fold
 ---@param tail string[] the fold's last two lines (or one)
+---@param head string|nil the fold's first line
 ---@return string
-function M.fold_label(above, n, tail)
-  if above:find("^%s*```") or above:find("^%s*~~~") then
+function M.fold_label(above, n, tail, head)
+  local output = fence(above)
+  if not output and head and fence(head) and n > 1 then output, n = true, n - 1 end -- (the opening fence)
+  if output then
     -- the closing fence and a blank line before it are not output
     local k = #tail
     if k > 0 and tail[k]:find("^%s*[`~][`~][`~]") then
@@ -47,7 +53,7 @@ function M.fold_label(above, n, tail)
   return ("▸ %d lines"):format(n)
 end
 
---- 'foldtext' of the chat window: reads three lines (above the fold and its last two), so a
+--- 'foldtext' of the chat window: reads four lines (above the fold, its first and last two), so a
 --- fold of 10,000 lines costs what one of 10 does.
 ---@return string
 function M.foldtext()
@@ -55,7 +61,7 @@ function M.foldtext()
   local above = first > 1 and vim.fn.getline(first - 1) or ""
   local tail = vim.fn.getline(math.max(first, last - 1), last)
   if type(tail) == "string" then tail = { tail } end
-  return M.fold_label(above, last - first + 1, tail)
+  return M.fold_label(above, last - first + 1, tail, vim.fn.getline(first))
 end
 
 return M
