@@ -28,6 +28,9 @@ describe("ui: server requests answered through the UI (fake app-server)", functi
 
   before_each(function()
     seen = {}
+    -- a prompt a test did not script is dismissed (never a blocking real prompt)
+    vim.ui.select = function(_, _, cb) cb(nil) end
+    vim.ui.input = function(_, cb) cb(nil) end
     c = fake.client({ approval_handler = function(req)
       seen[#seen + 1] = req
       return approval.handle(req)
