@@ -183,6 +183,32 @@ describe("ui: server requests answered through the UI (fake app-server)", functi
     expect.match(line2, '"content":null')
   end)
 
+  it("MCP tool approval: never auto-approved by the other rules; an mcp_tools rule allows it once", function()
+    local approvals = require("codex.approvals")
+    pcall(function() c:close() end)
+    local handled = {}
+    c = fake.client({ approval_handler = function(req)
+      seen[#seen + 1] = req
+      return approvals.policy({ commands = true, file_changes = true, permissions = true,
+        mcp_tools = { "^files/read_file$" },
+        otherwise = function(r) handled[#handled + 1] = r; return approval.handle(r) end })(req)
+    end })
+    local req = send("mcpServer/elicitation/request", tool_approval("t-mcp6", "session"))
+    expect.eq(#handled, 1, "delete_file goes to the prompt")
+    approval.show("t-mcp6")
+    env.wait(function() return approval.current("t-mcp6") ~= nil end, "the prompt", T)
+    press("t-mcp6", "Decline")
+    expect.eq((answer_of(req)).action, "decline")
+    local p = tool_approval("t-mcp7", "session")
+    p.message = 'Allow the files MCP server to run tool "read_file"?'
+    local req2 = send("mcpServer/elicitation/request", p)
+    local result, line = answer_of(req2)
+    expect.same(result, { action = "accept", content = {} })
+    expect.match(line, '"content":{}')
+    expect.eq(#handled, 1, "the rule answered it")
+    expect.eq(approval.pending("t-mcp7"), 0)
+  end)
+
   it("a flat form is asked field by field, validated, and answered accept with its content", function()
     local prompts, inputs = {}, {}
     select_script({ "Answer (5 fields)", "Green", "Yes" }, prompts)
