@@ -2,6 +2,7 @@
 ---
 --- A handler is function(req) -> answer|nil (see codex.ServerRequest). Nothing is approved
 --- unless the handler says so: decline_all is the default; accept_all must be chosen by name.
+local elicitation = require("codex.elicitation")
 local server_requests = require("codex.server_requests")
 
 local M = {}
@@ -9,6 +10,7 @@ local M = {}
 local COMMAND = "item/commandExecution/requestApproval"
 local FILE = "item/fileChange/requestApproval"
 local PERMISSIONS = "item/permissions/requestApproval"
+local ELICITATION = "mcpServer/elicitation/request"
 
 --- Declines every approval; every other request gets its safe answer. The default.
 M.decline_all = server_requests.decline_all
@@ -35,6 +37,7 @@ end
 ---@field commands boolean|string[]|(fun(req: codex.ServerRequest): boolean|table)|nil accept commands matching these Lua patterns (against the command line)
 ---@field file_changes boolean|string[]|(fun(req: codex.ServerRequest): boolean|table)|nil accept patches whose every path matches
 ---@field permissions boolean|(fun(req: codex.ServerRequest): boolean|table)|nil grant requested permissions
+---@field mcp_tools boolean|string[]|(fun(req: codex.ServerRequest): boolean|table)|nil allow MCP tool calls (approval elicitations) once whose "server/tool" matches
 ---@field otherwise (fun(req: codex.ServerRequest): table|nil)|nil handler for what the rules do not accept (default: decline_all)
 
 local function decide(rule, req, subjects)
@@ -69,6 +72,11 @@ function M.policy(rules)
     elseif req.method == PERMISSIONS then
       verdict = decide(rules.permissions, req, {})
       if verdict == true then return { permissions = req.params.permissions or {}, scope = "turn" } end
+    elseif req.method == ELICITATION and elicitation.is_tool_approval(req.params) then
+      -- only tool-call approvals; a form asks for data, which no rule can make up
+      local info = elicitation.tool_info(req.params)
+      verdict = decide(rules.mcp_tools, req, info.tool and { info.server .. "/" .. info.tool } or {})
+      if verdict == true then return elicitation.tool_answer("once") end
     end
     if type(verdict) == "table" then return verdict end
     if verdict == true then return { decision = "accept" } end

@@ -236,6 +236,91 @@ describe("codex.ui.approval_content", function()
     expect.eq(content.thread_label("", ""), "a thread")
   end)
 
+  it("MCP tool approvals: choices as persist offers them, answers as codex reads them", function()
+    local NULL = {}
+    local function mcp(persist)
+      return req("mcpServer/elicitation/request", { threadId = "t", serverName = "files", mode = "form",
+        message = 'Allow the files MCP server to run tool "rm"?', requestedSchema = { type = "object", properties = {} },
+        _meta = { codex_approval_kind = "mcp_tool_call", persist = persist, tool_title = "Remove",
+          tool_params_display = { { name = "path", display_name = "Path", value = "/x" } } } })
+    end
+    expect.same(keys_of(content.choices(mcp(nil), "mcp", { null = NULL })), { "once", "decline", "cancel" })
+    expect.same(keys_of(content.choices(mcp("always"), "mcp", { null = NULL })), { "once", "always", "decline", "cancel" })
+    local all = content.choices(mcp({ "session", "always" }), "mcp", { null = NULL })
+    expect.same(keys_of(all), { "once", "session", "always", "decline", "cancel" })
+    expect.same(all[1].result, { action = "accept", content = {} })
+    expect.same(all[2].result, { action = "accept", content = {}, _meta = { persist = "session" } })
+    expect.same(all[3].result, { action = "accept", content = {}, _meta = { persist = "always" } })
+    expect.eq(all[4].result.action, "decline")
+    expect.eq(all[4].result.content, NULL, "content: null")
+    expect.eq(all[5].result.action, "cancel")
+    local c = content.render(mcp("session"), "mcp", content.choices(mcp("session"), "mcp", {}), { keymaps = KEYMAPS })
+    local t = text(c)
+    expect.match(t, "Codex wants to run an MCP tool")
+    expect.match(t, "tool: files · rm %(Remove%)")
+    expect.match(t, "Path: /x")
+    -- compact: the tool's name, then the choices, then the details
+    local cc = content.render(mcp("session"), "mcp", content.choices(mcp("session"), "mcp", {}), { keymaps = KEYMAPS, compact = true })
+    local first_choice = math.huge
+    for lnum in pairs(cc.choice_at) do first_choice = math.min(first_choice, lnum) end
+    local args_line
+    for i, l in ipairs(cc.lines) do if l:find("Path: /x", 1, true) then args_line = i end end
+    expect.truthy(args_line > first_choice, "the arguments come after the choices")
+    expect.match(cc.lines[first_choice - 1], "tool: files · rm")
+  end)
+
+  it("permissions with several pieces offer a partial grant; grant.subset keeps the request's shape", function()
+    local perms = { network = { enabled = true }, fileSystem = { read = { "/r" }, write = { "/a", "/b" }, globScanMaxDepth = 3,
+      entries = { { path = { type = "path", path = "/e" }, access = "read" } } } }
+    local ch = content.choices(req(PERMS, { threadId = "t", permissions = perms }), "permissions")
+    expect.same(keys_of(ch), { "accept", "acceptForSession", "acceptSubset", "decline" })
+    expect.truthy(ch[3].pick)
+    local grant = require("codex.ui.grant")
+    local pieces = grant.pieces(perms)
+    local labels = {}
+    for i, p in ipairs(pieces) do labels[i] = p.label end
+    expect.same(labels, { "network access", "read /r", "write /a", "write /b", "read /e" })
+    expect.same(grant.subset(perms, pieces, { [4] = true, [5] = true }),
+      { fileSystem = { write = { "/b" }, entries = { { path = { type = "path", path = "/e" }, access = "read" } }, globScanMaxDepth = 3 } })
+    expect.same(grant.subset(perms, pieces, { [1] = true }), { network = { enabled = true } })
+    expect.same(keys_of(content.choices(req(PERMS, { threadId = "t", permissions = { network = { enabled = true } } }), "permissions")),
+      { "accept", "acceptForSession", "decline" })
+  end)
+
+  it("flat form schemas: fields, checks and prompts (codex.elicitation)", function()
+    local form = require("codex.elicitation")
+    local fields = assert(form.fields({ type = "object", required = { "n" }, properties = {
+      n = { type = "integer", minimum = 1, maximum = 5 }, s = { type = "string", maxLength = 3, format = "email" },
+      e = { type = "string", enum = { "a", "b" }, enumNames = { "A", "B" } }, b = { type = "boolean", default = true },
+      x = { type = "number" },
+    } }))
+    local kinds = {}
+    for i, f in ipairs(fields) do kinds[i] = f.name .. ":" .. f.kind end
+    expect.same(kinds, { "b:boolean", "e:enum", "n:integer", "s:string", "x:number" })
+    expect.same(fields[2].options, { { value = "a", label = "A" }, { value = "b", label = "B" } })
+    local n, s, x = fields[3], fields[4], fields[5]
+    expect.eq(form.check(n, "3"), 3)
+    expect.eq(select(2, form.check(n, "")), "n is required")
+    expect.eq(select(2, form.check(n, "6")), "n must be at most 5")
+    expect.eq(select(2, form.check(n, "0")), "n must be at least 1")
+    expect.eq(select(2, form.check(n, "2.5")), "n must be a whole number")
+    expect.eq(form.check(s, ""), form.SKIP, "an optional field left empty is left out")
+    expect.eq(select(2, form.check(s, "abcd")), "s takes at most 3 characters")
+    expect.eq(select(2, form.check(s, "ab")), "s must be an e-mail address")
+    expect.eq(form.check({ name = "u", label = "u", kind = "string", max = 2 }, "éé"), "éé", "lengths count characters")
+    expect.eq(form.check(x, "-1.5"), -1.5)
+    expect.eq(select(2, form.check(x, "nan")), "x must be a number")
+    expect.eq(form.prompt(n), "n [required, whole number, 1–5]")
+    -- not flat: nested objects, arrays (multi-select), a non-object schema
+    expect.eq(form.fields({ type = "object", properties = { o = { type = "object" } } }), nil)
+    expect.eq(select(2, form.fields({ type = "object", properties = { t = { type = "array" } } })), "field t is of type array")
+    expect.eq(form.fields({ type = "string" }), nil)
+    expect.same(form.fields({ type = "object", properties = {} }), {})
+    expect.truthy(form.is_tool_approval({ mode = "form", _meta = { codex_approval_kind = "mcp_tool_call" } }))
+    expect.falsy(form.is_tool_approval({ mode = "url", _meta = { codex_approval_kind = "mcp_tool_call" } }))
+    expect.falsy(form.is_tool_approval({ mode = "form", _meta = { codex_approval_kind = "tool_suggestion" } }))
+  end)
+
   it("the approval modules never require the chat; the pure ones use no vim.*", function()
     local function source(name)
       local f = assert(io.open(TEST_ROOT .. "/lua/codex/ui/" .. name .. ".lua"))
@@ -243,7 +328,7 @@ describe("codex.ui.approval_content", function()
       f:close()
       return s
     end
-    for _, m in ipairs({ "approval", "approval_content", "approval_view", "user_input" }) do
+    for _, m in ipairs({ "approval", "approval_content", "approval_view", "user_input", "elicitation", "grant" }) do
       expect.falsy(source(m):find("codex.ui.chat", 1, true), m .. " requires nothing of the chat")
     end
     for _, m in ipairs({ "approval_content", "chat_items" }) do

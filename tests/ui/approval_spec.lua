@@ -470,7 +470,7 @@ describe("ui: approval", function()
     expect.match(text, "Codex asks for more permissions")
     expect.match(text, "network: enabled")
     expect.match(text, "read: /data")
-    expect.match(text, "Grant for this turn")
+    expect.match(text, "Grant all for this turn")
     -- closing the chat window closes the prompt, which stays pending
     api.nvim_win_close(chat.win, true)
     chat.win = nil
@@ -559,14 +559,15 @@ describe("ui: approval", function()
     expect.match(asked[1], "Which one%?")
   end)
 
-  it("answers MCP elicitations: forms can only be declined or cancelled; other requests get the safe answer", function()
+  it("answers MCP elicitations: forms it cannot show can only be declined or cancelled; other requests get the safe answer", function()
     local real_select = vim.ui.select
     local offered
     vim.ui.select = function(items, _, cb)
       offered = items
       cb("Cancel")
     end
-    local r = fake_req("mcpServer/elicitation/request", { threadId = "t", serverName = "srv", mode = "form", message = "Your name?", requestedSchema = {} })
+    local r = fake_req("mcpServer/elicitation/request", { threadId = "t", serverName = "srv", mode = "form", message = "Your name?",
+      requestedSchema = { type = "object", properties = { where = { type = "object" } } } })
     approval.handle(r)
     wait(function() return r.answered end, "the elicitation answer", 2000)
     expect.same(offered, { "Decline", "Cancel" })

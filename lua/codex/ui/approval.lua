@@ -20,13 +20,18 @@
 --- for a hidden chat waits, with a notification, until the chat is shown.
 ---
 --- This module is the facade and the per-thread queue. What a prompt says is
---- codex.ui.approval_content (pure), its float codex.ui.approval_view; requestUserInput and
---- MCP elicitation are codex.ui.user_input. The chat is known only through attach(): this
+--- codex.ui.approval_content (pure), its float codex.ui.approval_view; MCP tool-call approvals
+--- (elicitations with _meta.codex_approval_kind "mcp_tool_call") are prompts here too, with
+--- Allow once / for this session / always (as `persist` offers) / Decline / Cancel; a
+--- permissions request can be granted in part ("Grant only some…", codex.ui.grant).
+--- requestUserInput and the other MCP elicitations are codex.ui.user_input. The chat is known only through attach(): this
 --- module never requires it.
 local config = require("codex.config")
 local events = require("codex.events")
 local content = require("codex.ui.approval_content")
 local deep_copy = require("codex.util").deep_copy
+local elicitation = require("codex.elicitation")
+local grant = require("codex.ui.grant")
 local user_input = require("codex.ui.user_input")
 local util = require("codex.ui.util")
 local view = require("codex.ui.approval_view")
@@ -37,7 +42,7 @@ local M = {}
 ---@class codex.ApprovalEntry
 ---@field key string the queue key (thread id, or "" without one)
 ---@field req codex.ServerRequest
----@field kind "command"|"patch"|"permissions"
+---@field kind "command"|"patch"|"permissions"|"mcp"
 ---@field choices codex.ApprovalChoice[]
 ---@field done boolean
 
@@ -83,6 +88,7 @@ local function ctx(compact)
     keymaps = keymaps(),
     compact = compact,
     unsaved = unsaved,
+    null = vim.NIL,
     encode = vim.json.encode,
     display_path = function(path)
       local ok, p = pcall(vim.fn.fnamemodify, path, ":~:.")
@@ -147,23 +153,42 @@ local function finish(entry, decision, keep_focus)
   })
 end
 
+--- Sends `result` for a prompt (unless the server settled it); the decision it reports.
+local function answer(entry, choice, result)
+  local req = entry.req
+  if req.answered or req.resolved then return nil end
+  local ok, err = req:respond(deep_copy(result))
+  if not ok then
+    util.notify("could not answer the approval: " .. tostring(err), vim.log.levels.ERROR)
+    return nil
+  end
+  return result.decision ~= nil and result.decision or choice.key
+end
+
+--- "Grant only some…": the checklist (codex.ui.grant), then the answer; dismissing it leaves
+--- the prompt waiting.
+local function pick(entry, choice)
+  if entry.picking then return end
+  entry.picking = true
+  grant.pick(entry.req.params.permissions, function(result)
+    entry.picking = false
+    if entry.done then return end
+    if not result then
+      util.notify("nothing granted yet: the prompt still waits")
+      return
+    end
+    finish(entry, answer(entry, choice, result), true)
+  end)
+end
+
 choose = function(key, idx)
   local v = view.get(key)
   if not v then return end
   local entry = v.entry
   local choice = entry.choices[idx]
   if not choice or entry.done then return end
-  local req = entry.req
-  local decision = nil
-  if not req.answered and not req.resolved then
-    local ok, err = req:respond(deep_copy(choice.result))
-    if ok then
-      decision = choice.result.decision ~= nil and choice.result.decision or choice.key
-    else
-      util.notify("could not answer the approval: " .. tostring(err), vim.log.levels.ERROR)
-    end
-  end
-  finish(entry, decision, true)
+  if choice.pick then return pick(entry, choice) end
+  finish(entry, answer(entry, choice, choice.result), true)
 end
 
 --- Tells the user a prompt waits: where it shows and the key to answer it.
@@ -221,6 +246,15 @@ function M.handle(req)
     end)
   elseif req.method == "item/tool/requestUserInput" then
     user_input.ask(req)
+  elseif req.method == "mcpServer/elicitation/request" and elicitation.is_tool_approval(req.params) then
+    -- an MCP tool-call approval: the same prompt as a command's
+    safely(function()
+      local ok, err = pcall(enqueue, req, "mcp")
+      if not ok then
+        util.notify("could not show the approval (declined): " .. tostring(err), vim.log.levels.ERROR)
+        if not req.answered then req:respond_safe() end
+      end
+    end)
   elseif req.method == "mcpServer/elicitation/request" then
     user_input.elicit(req)
   else

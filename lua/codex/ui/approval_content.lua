@@ -14,7 +14,7 @@ M.KINDS = {
 }
 
 --- What each kind asks for, for notifications ("wants to <what>").
-M.WHAT = { command = "run a command", patch = "change files", permissions = "get more permissions" }
+M.WHAT = { command = "run a command", patch = "change files", permissions = "get more permissions", mcp = "run an MCP tool" }
 
 --- The highlight groups of a prompt and the groups they link to by default.
 M.HL = {
@@ -41,18 +41,21 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 ---@field encode (fun(v: table): string)|nil a table as text (default: tostring)
 ---@field unsaved (fun(path: string): boolean)|nil is the file open with unsaved changes? (a warning)
 ---@field compact boolean|nil the choices right after a summary (the prompt does not fit)
+---@field null any|nil the JSON null to send (codex.core.null; MCP decline/cancel carry content: null)
 
 ---@class codex.ApprovalChoice
 ---@field key string the decision's key ("accept", "decline", "acceptWithExecpolicyAmendment", …)
 ---@field label string what the prompt shows
 ---@field result table what is sent back
 ---@field group string its highlight group
+---@field pick boolean|nil the answer is picked afterwards (a subset of the permissions: codex.ui.grant)
 
 -- Helpers ---------------------------------------------------------------------------------
 
 local util = require("codex.util")
 local val, list = util.val, util.list
 local command_text = require("codex.ui.command_text")
+local elicitation = require("codex.elicitation")
 
 --- A value as text: strings as they are, tables through ctx.encode.
 local function text(v, ctx)
@@ -158,18 +161,37 @@ end
 --- A prompt's choices: keyed on the decision value, never on its label. A result holds the
 --- request's own values (the caller sends a copy).
 ---@param req table a codex.ServerRequest (method, params)
----@param kind "command"|"patch"|"permissions"
+---@param kind "command"|"patch"|"permissions"|"mcp"
 ---@param ctx codex.ApprovalContext|nil
 ---@return codex.ApprovalChoice[]
 function M.choices(req, kind, ctx)
   local p = req.params or {}
   if kind == "permissions" then
     local perms = val(p.permissions) or {}
-    return {
-      { key = "accept", label = "Grant for this turn", result = { permissions = perms, scope = "turn" }, group = "CodexApprovalChoice" },
-      { key = "acceptForSession", label = "Grant for this session", result = { permissions = perms, scope = "session" }, group = "CodexApprovalChoice" },
-      { key = "decline", label = "Decline (grant nothing; the agent continues)", result = { permissions = {} }, group = "CodexApprovalDecline" },
+    local several = #require("codex.ui.grant").pieces(perms) > 1
+    local all = several and "all " or ""
+    local out = {
+      { key = "accept", label = ("Grant %sfor this turn"):format(all), result = { permissions = perms, scope = "turn" }, group = "CodexApprovalChoice" },
+      { key = "acceptForSession", label = ("Grant %sfor this session"):format(all), result = { permissions = perms, scope = "session" }, group = "CodexApprovalChoice" },
     }
+    if several then
+      out[#out + 1] = { key = "acceptSubset", label = "Grant only some…", result = {}, group = "CodexApprovalChoice", pick = true }
+    end
+    out[#out + 1] = { key = "decline", label = "Decline (grant nothing; the agent continues)", result = { permissions = {} }, group = "CodexApprovalDecline" }
+    return out
+  end
+  if kind == "mcp" then
+    local persist = elicitation.persist_options(p)
+    local null = ctx and ctx.null
+    local function choice(key, label, group)
+      return { key = key, label = label, result = elicitation.tool_answer(key, null), group = group or "CodexApprovalChoice" }
+    end
+    local out = { choice("once", "Allow once") }
+    if persist.session then out[#out + 1] = choice("session", "Allow for this session") end
+    if persist.always then out[#out + 1] = choice("always", "Always allow (saved in codex's config.toml)") end
+    out[#out + 1] = choice("decline", "Decline (the tool does not run; the agent continues)", "CodexApprovalDecline")
+    out[#out + 1] = choice("cancel", "Cancel (the tool does not run)", "CodexApprovalCancel")
+    return out
   end
   local out = {}
   for _, d in ipairs(decisions_of(val(p.availableDecisions))) do
@@ -311,6 +333,7 @@ local function header_text(req, kind)
     if n > 1 then return ("Codex wants to change %d files"):format(n) end
     return "Codex wants to change files"
   end
+  if kind == "mcp" then return "Codex wants to run an MCP tool" end
   return "Codex asks for more permissions"
 end
 
@@ -462,6 +485,35 @@ local function patch_body(b, req, ctx, files, skip_warnings)
   for _, change in ipairs(changes) do files[#files + 1] = file_body(b, change, ctx) end
 end
 
+--- "server · tool" (the tool's title when it has one), for the compact summary.
+local function mcp_name(info)
+  local tool = info.tool or info.title or "a tool"
+  if info.title and info.tool and info.title ~= info.tool then tool = ("%s (%s)"):format(info.tool, info.title) end
+  return ("%s · %s"):format(info.connector or info.server, tool)
+end
+
+local function mcp_summary(b, req)
+  b.field("tool:", mcp_name(elicitation.tool_info(req.params)), "CodexApprovalCommand")
+end
+
+local function mcp_body(b, req, ctx, skip_name)
+  local info = elicitation.tool_info(req.params)
+  if not skip_name then b.field("tool:", mcp_name(info), "CodexApprovalCommand") end
+  b.field("server:", info.server)
+  if info.connector then b.field("app:", info.connector) end
+  b.field("about:", info.description)
+  b.field("asks:", info.message)
+  if #info.args == 0 then
+    b.add("(no arguments)", "CodexApprovalHint", "  ")
+  else
+    b.add("arguments:", "CodexApprovalLabel", "  ")
+    for _, a in ipairs(info.args) do
+      local v = val(a.value)
+      b.field("  " .. a.name .. ":", v == nil and "null" or text(v, ctx))
+    end
+  end
+end
+
 local function permissions_body(b, req, ctx)
   local p = req.params or {}
   b.field("cwd:", text(p.cwd, ctx), "CodexApprovalFile")
@@ -486,7 +538,7 @@ end
 --- the choices come right after a short summary (the command's first lines, the files) and
 --- the details follow them, so the choices are never scrolled out of view.
 ---@param req table a codex.ServerRequest
----@param kind "command"|"patch"|"permissions"
+---@param kind "command"|"patch"|"permissions"|"mcp"
 ---@param choices codex.ApprovalChoice[]
 ---@param ctx codex.ApprovalContext|nil
 ---@return codex.ApprovalContent
@@ -516,6 +568,8 @@ function M.render(req, kind, choices, ctx)
     elseif kind == "patch" then
       unsaved_warnings(b, req, ctx)
       patch_summary(b, req, ctx)
+    elseif kind == "mcp" then
+      mcp_summary(b, req)
     end
     add_choices()
     b.blank()
@@ -523,6 +577,8 @@ function M.render(req, kind, choices, ctx)
       command_body(b, req, ctx, not cut)
     elseif kind == "patch" then
       patch_body(b, req, ctx, files, true)
+    elseif kind == "mcp" then
+      mcp_body(b, req, ctx, true)
     else
       permissions_body(b, req, ctx)
     end
@@ -532,6 +588,8 @@ function M.render(req, kind, choices, ctx)
       command_body(b, req, ctx)
     elseif kind == "patch" then
       patch_body(b, req, ctx, files)
+    elseif kind == "mcp" then
+      mcp_body(b, req, ctx)
     else
       permissions_body(b, req, ctx)
     end

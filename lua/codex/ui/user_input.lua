@@ -1,9 +1,11 @@
 ---@mod codex.ui.user_input  Server requests that ask the user, not for an approval.
 ---
 --- `item/tool/requestUserInput` asks each question with vim.ui.select / vim.ui.input
---- (vim.fn.inputsecret for secrets). MCP elicitations in url mode offer to open the URL; form
---- modes, which the plugin cannot render, offer only "Decline" or "Cancel". Each request is
---- answered once, and not at all when the server settled it first.
+--- (vim.fn.inputsecret for secrets). MCP elicitations in url mode offer to open the URL; a
+--- form with a flat schema is asked field by field (codex.ui.elicitation); other forms, which
+--- the plugin cannot render, offer only "Decline" or "Cancel", saying why. (MCP tool-call
+--- approvals are approval prompts: codex.ui.approval.) Each request is answered once, and not
+--- at all when the server settled it first.
 local util = require("codex.ui.util")
 
 local M = {}
@@ -80,8 +82,9 @@ function M.ask(req)
   vim.schedule(step)
 end
 
---- mcpServer/elicitation/request: url mode opens the link on "Open"; form modes can only be
---- declined (the tool call goes on without the data) or cancelled.
+--- mcpServer/elicitation/request: url mode opens the link on "Open"; a flat form is asked
+--- field by field; other forms can only be declined (the tool call goes on without the data)
+--- or cancelled.
 ---@param req codex.ServerRequest
 function M.elicit(req)
   local p = req.params
@@ -108,9 +111,18 @@ function M.elicit(req)
       end)
       return
     end
-    -- form modes (form, openai/form, openai/userVerification): codex.nvim cannot render
-    -- the requested schema.
+    local why
+    if p.mode == "form" then
+      local fields, problem = require("codex.elicitation").fields(p.requestedSchema)
+      if fields then return require("codex.ui.elicitation").ask(req, fields) end
+      why = problem
+    else
+      why = ("its mode %s is not supported"):format(str(p.mode) or "?")
+    end
+    -- other modes (openai/form, openai/userVerification) and forms that are not flat:
+    -- codex.nvim cannot render them.
     local msg = str(p.message) or str(p.title) or str(p.description) or "asks for input"
+    util.notify(("%s sent a form codex.nvim cannot show (%s): decline or cancel it"):format(server, why), vim.log.levels.WARN)
     vim.ui.select({ "Decline", "Cancel" }, {
       prompt = ("%s: %s (codex.nvim cannot show this form)"):format(server, msg),
     }, function(choice)
