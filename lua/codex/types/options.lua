@@ -56,6 +56,7 @@
 ---@field focus_approval string|false chat and input: jump to the pending approval
 ---@field close string|false chat buffer: close the chat windows
 ---@field load_earlier string|false chat buffer: load earlier turns of a resumed thread (|codex-history|)
+---@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)
 ---@field approval_choose string|false approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)
 ---@field approval_next_file string|false approval window: next file of a diff
 ---@field approval_prev_file string|false approval window: previous file
