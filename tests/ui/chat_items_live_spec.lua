@@ -236,6 +236,25 @@ describe("chat items over the wire (fake app-server)", function()
     sub:hide()
   end)
 
+  it("a stored thread's items read the same, and its sub-agent items link", function()
+    local h = chat_mod.open({ thread = require("codex.thread").new(client, { thread = { id = "thr-items-history" } }), show = false,
+      turns = { { id = "h1", status = "completed", items = {
+        { type = "userMessage", id = "hu", content = { { type = "text", text = "earlier" }, { type = "mention", name = "db", path = "app://db" } } },
+        { type = "mcpToolCall", id = "hm", server = "db", tool = "query", status = "completed", arguments = { sql = "select 1" },
+          durationMs = 2000, result = { content = { { type = "text", text = "1" } } } },
+        { type = "collabAgentToolCall", id = "hc", tool = "wait", status = "completed", receiverThreadIds = { "thr-old-sub" },
+          agentsStates = { ["thr-old-sub"] = { status = "completed", message = "done" } } },
+        { type = "agentMessage", id = "ha", text = "All set.", phase = "final_answer" } } } } })
+    local text = ui.text(h.buf)
+    expect.match(text, "## You\n\nearlier\n%- mention: db %(app://db%)")
+    expect.match(text, "%*%*⚙ db%.query%*%*\nsql: select 1\n```\n1\n```")
+    expect.eq(status_of(h.buf, "^%*%*⚙ db%.query"), "✓ done · 2.0 s")
+    expect.match(text, "%*%*⤷ wait for agents%*%*\n%- agent thr%-old%-sub: completed — done")
+    local _, row = status_of(h.buf, "^%- agent thr%-old%-sub")
+    expect.same(require("codex.ui.chat_links").at(h, row - 1), { "thr-old-sub" })
+    expect.eq(require("codex.ui.chat_links").at(h, row - 4), nil, "not on the tool call above (its closing fence)")
+  end)
+
   teardown(function()
     vim.cmd("silent! only")
     local cl = session.current()
