@@ -12,6 +12,8 @@
 #   make demo       the plugin against the mock model: offline, no account
 #   make protocol   regenerate lua/codex/types/protocol.lua from the pinned codex
 SHELL := /bin/bash
+# No "Entering directory" lines from make run under make (a parent make, cmake --build's gmake).
+MAKEFLAGS += --no-print-directory
 ROOT := $(CURDIR)
 NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim

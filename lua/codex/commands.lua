@@ -95,33 +95,62 @@ local function resume_paged(id)
   end)
 end
 
-local function format_thread(t)
-  local name = (type(t.name) == "string" and t.name) or (type(t.preview) == "string" and t.preview) or tostring(t.id)
-  name = name:gsub("\n", " ")
-  if #name > 60 then name = name:sub(1, 57) .. "…" end
-  local when = type(t.updatedAt) == "number" and os.date("%Y-%m-%d %H:%M", t.updatedAt) or ""
-  return ("%s  %s"):format(when, name)
+local function picker() return require("codex.ui.thread_picker") end
+
+--- Sends a prompt to the current chat: a new one when there is none for this directory (or
+--- the current one was archived: chat.remove takes it out of "current").
+---@param prompt string
+---@param chat codex.Chat|nil
+local function send_prompt(prompt, chat)
+  local cm = chat_mod()
+  local c = chat or cm.current()
+  if not c or c.removed or c.cwd ~= vim.fn.getcwd() then
+    c = cm.open({ cwd = vim.fn.getcwd(), show = false })
+  end
+  c:show()
+  c:send(prompt)
+end
+
+--- The prompt of a command line: its words, and the selection (a range) after them.
+local function prompt_of(words, opts)
+  local prompt = table.concat(words, " ")
+  if opts and opts.range and opts.range > 0 then
+    local block = selection_block(opts.line1, opts.line2)
+    prompt = prompt ~= "" and (prompt .. "\n\n" .. block) or block
+  end
+  return prompt
 end
 
 M.sub = {}
 
-function M.sub.new()
-  chat_mod().open({ cwd = vim.fn.getcwd() })
+--- What a subcommand does with the words after it: "prompt" (sent), "name"; nil: nothing,
+--- so more words (or a selection) make the whole line a prompt instead (M.codex).
+M.takes = { new = "prompt", rename = "name", review = "target" }
+
+--- :Codex new [prompt]: a new chat; the words (and a selection) after it are its first message.
+function M.sub.new(args, opts)
+  local c = chat_mod().open({ cwd = vim.fn.getcwd() })
+  local prompt = prompt_of(args or {}, opts)
+  if prompt ~= "" then send_prompt(prompt, c) end
 end
 
 function M.sub.resume()
-  client():thread_list({ limit = 50 }, function(err, page)
-    if err then return notify("thread/list failed: " .. err_text(err), vim.log.levels.ERROR) end
-    local threads = {}
-    for _, t in ipairs(tbl(page) and tbl(page.data) or {}) do
-      if type(t) == "table" and type(t.id) == "string" then threads[#threads + 1] = t end
+  picker().pick(nil, "Resume a Codex thread", "no stored threads yet", function(t)
+    local existing = chat_mod().find(t.id)
+    if existing then
+      -- Already open here: show it and say so (picking it must do something visible).
+      existing:show()
+      return notify(("%q is open: shown"):format(existing:title() or picker().label(t)))
     end
-    if #threads == 0 then return notify("no stored threads yet") end
-    vim.ui.select(threads, { prompt = "Resume a Codex thread", format_item = format_thread }, function(t)
-      if not t then return end
-      local existing = chat_mod().find(t.id)
-      if existing then return existing:show() end
-      resume_paged(t.id)
+    resume_paged(t.id)
+  end)
+end
+
+function M.sub.unarchive()
+  picker().pick({ archived = true }, "Unarchive a Codex thread", "no archived threads", function(t)
+    client():thread_unarchive(t.id, function(err)
+      if err then return notify("unarchive failed: " .. err_text(err), vim.log.levels.ERROR) end
+      notify(("unarchived %q: :Codex resume opens it"):format(picker().label(t)))
     end)
   end)
 end
@@ -132,6 +161,7 @@ function M.sub.fork()
   -- The fork's turns are not sent back with it; its newest page is fetched (thread/read without paging).
   c.thread:fork({ exclude_turns = true }, function(err, fork)
     if err then return notify("fork failed: " .. err_text(err), vim.log.levels.ERROR) end
+    picker().forks[fork.id] = c.thread_id
     fork:turns({ limit = page_size(), items_view = "full" }, function(perr, page)
       if perr then return open_read(fork, nil) end
       open_thread_chat(fork, oldest_first(page), page.next_cursor)
@@ -139,24 +169,47 @@ function M.sub.fork()
   end)
 end
 
+--- The thread's name, else what the chat is called (for the rename prompt's default).
+local function current_name(c)
+  local info = c.thread and c.thread.info
+  local name = type(info) == "table" and type(info.name) == "string" and info.name or nil
+  return name or (c.first_text and require("codex.ui.chat_bar").short(c.first_text, 40)) or ""
+end
+
+--- :Codex rename [name]: without a name, asks for one (vim.ui.input, the current name first).
 function M.sub.rename(args)
   local c = current_thread_chat()
   if not c then return end
-  local name = table.concat(args, " ")
-  if name == "" then return notify("usage: :Codex rename {name}", vim.log.levels.WARN) end
-  c.thread:set_name(name, function(err)
-    if err then return notify("rename failed: " .. err_text(err), vim.log.levels.ERROR) end
-    notify("thread renamed to " .. name)
-  end)
+  local function apply(name)
+    name = name and vim.trim(name) or ""
+    if name == "" then return end
+    c.thread:set_name(name, function(err)
+      if err then return notify("rename failed: " .. err_text(err), vim.log.levels.ERROR) end
+      c:set_name(name) -- the bar and buffer names now (thread/name/updated follows)
+      notify("thread renamed to " .. name)
+    end)
+  end
+  local name = table.concat(args or {}, " ")
+  if name ~= "" then return apply(name) end
+  vim.ui.input({ prompt = "Thread name: ", default = current_name(c) }, apply)
 end
 
+--- :Codex archive: asks first; then the chat closes and is no longer current (the next
+--- :Codex {prompt} goes to another chat, or a new one).
 function M.sub.archive()
   local c = current_thread_chat()
   if not c then return end
-  c.thread:archive(function(err)
-    if err then return notify("archive failed: " .. err_text(err), vim.log.levels.ERROR) end
-    notify("thread archived")
-    c:hide()
+  if c.state ~= "idle" then
+    return notify("a turn is running in this chat: stop it first (:Codex stop)", vim.log.levels.WARN)
+  end
+  local title = c:title() or c.thread_id
+  vim.ui.select({ "Archive", "Cancel" }, { prompt = ("Archive %q? (:Codex unarchive brings it back)"):format(title) }, function(choice)
+    if choice ~= "Archive" then return end
+    c.thread:archive(function(err)
+      if err then return notify("archive failed: " .. err_text(err), vim.log.levels.ERROR) end
+      chat_mod().remove(c)
+      notify(("archived %q (:Codex unarchive brings it back)"):format(title))
+    end)
   end)
 end
 
@@ -205,17 +258,8 @@ function M.sub.status()
   local lines = {}
   local cl = client()
   cl:account(nil, function(err, acct)
-    if err then
-      lines[#lines + 1] = "account: " .. err_text(err)
-    else
-      local a = acct.account
-      if type(a) == "table" then
-        lines[#lines + 1] = ("account: %s%s%s"):format(a.type, type(a.email) == "string" and (" " .. a.email) or "",
-          type(a.planType) == "string" and (" (" .. a.planType .. ")") or "")
-      else
-        lines[#lines + 1] = "account: not signed in (:CodexLogin)"
-      end
-    end
+    -- The same words as :checkhealth codex (codex.health.account_text).
+    lines[#lines + 1] = "account: " .. (err and err_text(err) or require("codex.health").account_text(acct).text)
     if c then
       lines[#lines + 1] = "chat: " .. c:status_text()
       local t = c.tokens
@@ -239,35 +283,78 @@ function M.sub.status()
   end)
 end
 
+--- :Codex review [branch {name} | commit {sha} [title] | {instructions…}]: a code review in
+--- the current chat (a new one for another directory); findings to quickfix and diagnostics.
+function M.sub.review(args)
+  local kind, target = args[1], nil
+  if kind == nil or (kind == "uncommitted" and #args == 1) then
+    target = "uncommitted"
+  elseif (kind == "branch" or kind == "commit") and #args == 1 then
+    return notify(("usage: :Codex review %s {%s}"):format(kind, kind == "branch" and "name" or "sha"), vim.log.levels.WARN)
+  elseif kind == "branch" then
+    target = { branch = args[2] }
+  elseif kind == "commit" then
+    target = { commit = args[2], title = #args > 2 and table.concat(args, " ", 3) or nil }
+  else
+    target = { instructions = table.concat(args, " ") }
+  end
+  local chat = chat_mod()
+  local c = chat.current()
+  if not c or c.cwd ~= vim.fn.getcwd() then c = chat.open({ cwd = vim.fn.getcwd(), show = false }) end
+  c:show()
+  c:start_review(target)
+end
+
+--- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
+--- command line split, words[1] = "Codex").
+M.complete_args = {}
+
+--- Lines of a git command in the current directory ({} outside a repository).
+local function git_lines(cmd)
+  local out = vim.fn.systemlist("git " .. cmd .. " 2>/dev/null")
+  return vim.v.shell_error == 0 and out or {}
+end
+
+function M.complete_args.review(arglead, words)
+  local n = #words - (arglead == "" and 0 or 1) -- the words before the one being completed
+  local cands = {}
+  if n == 2 then
+    cands = { "branch", "commit", "uncommitted" }
+  elseif n == 3 and words[3] == "branch" then
+    cands = git_lines("branch --format='%(refname:short)'")
+  elseif n == 3 and words[3] == "commit" then
+    cands = git_lines("log --format=%h -n 30")
+  end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, cands)
+end
+
 function M.sub.logout()
   require("codex.ui.login").logout()
 end
 
---- :Codex [subcommand|prompt]
+--- :Codex [subcommand|prompt]. A subcommand's words never vanish: one that takes nothing
+--- (stop, status, …), given more words or a selection, sends the whole line as a prompt and
+--- says so; with a selection, only `new` is a subcommand.
 function M.codex(opts)
   if not core_ready() or not codex_ready() then return end
   local args = opts.fargs or {}
   local sub = args[1]
+  local ranged = opts.range ~= nil and opts.range > 0
   if sub and M.sub[sub] then
-    return M.sub[sub](vim.list_slice(args, 2))
+    local rest = vim.list_slice(args, 2)
+    local takes = M.takes[sub]
+    if takes == "prompt" then return M.sub[sub](rest, opts) end
+    if not ranged and (takes or #rest == 0) then return M.sub[sub](rest) end
+    notify(("%q is sent as a prompt (`:Codex %s` alone runs the subcommand)"):format(table.concat(args, " "), sub))
   end
-  local chat = chat_mod()
-  if #args == 0 and opts.range == 0 then return chat.toggle() end
-  local prompt = table.concat(args, " ")
-  if opts.range and opts.range > 0 then
-    local block = selection_block(opts.line1, opts.line2)
-    prompt = prompt ~= "" and (prompt .. "\n\n" .. block) or block
-  end
-  local c = chat.current()
-  if not c or c.cwd ~= vim.fn.getcwd() then
-    c = chat.open({ cwd = vim.fn.getcwd(), show = false })
-  end
-  c:show()
-  c:send(prompt)
+  if #args == 0 and not ranged then return chat_mod().toggle() end
+  send_prompt(prompt_of(args, opts))
 end
 
 function M.complete(arglead, cmdline)
   local words = vim.split(cmdline, "%s+", { trimempty = true })
+  local args_of = M.complete_args[words[2] or ""]
+  if args_of and (#words > 2 or arglead == "") then return args_of(arglead, words) end
   if #words > 2 or (#words == 2 and arglead == "") then return {} end
   local out = {}
   for name in pairs(M.sub) do

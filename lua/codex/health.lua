@@ -172,20 +172,30 @@ local function check_account(h)
     return
   end
   if server then h.ok(("app-server %s answered"):format(tostring(server))) end
+  local a = M.account_text(res)
+  if a.ok then h.ok("account: " .. a.text) else h.warn("account: " .. a.text, { a.advice }) end
+end
+
+--- How an account/read result is put in words, for :checkhealth codex and :Codex status alike.
+--- ok is false only when a sign-in is needed and missing (a provider that needs no OpenAI
+--- sign-in, requiresOpenaiAuth = false, reports no account and is fine).
+---@param res table|nil the account/read result
+---@return {ok: boolean, text: string, advice: string|nil} text follows "account: "
+function M.account_text(res)
   local acct = type(res) == "table" and res.account or nil
   if type(acct) == "table" then
     local kind = acct.type == "apiKey" and "apikey" or tostring(acct.type)
     local parts = { kind }
     if type(acct.planType) == "string" then parts[#parts + 1] = acct.planType end
     if type(acct.email) == "string" then parts[#parts + 1] = acct.email end
-    h.ok("signed in (" .. table.concat(parts, ", ") .. ")")
+    return { ok = true, text = "signed in (" .. table.concat(parts, ", ") .. ")" }
   elseif type(res) == "table" and res.requiresOpenaiAuth == false then
-    h.ok("account: the active model provider needs no OpenAI sign-in")
-  else
-    h.warn("not signed in: run :CodexLogin", {
-      ":CodexLogin (device code, works over SSH), :CodexLogin browser, or :CodexLogin apikey",
-    })
+    return { ok = true, text = "the active model provider needs no OpenAI sign-in" }
   end
+  return {
+    ok = false, text = "not signed in: run :CodexLogin",
+    advice = ":CodexLogin (device code, works over SSH), :CodexLogin browser, or :CodexLogin apikey",
+  }
 end
 
 function M.check()

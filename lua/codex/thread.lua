@@ -75,6 +75,28 @@ Thread.turn = await.wrap(function(self, inp, opts)
   return t
 end, 2)
 
+---@class codex.ReviewOptions
+---@field delivery "inline"|nil where the review runs (0.171.0 knows only "inline": this thread)
+---@field timeout_ms number|nil for the review/start request
+
+--- Starts a code review (review/start) as a turn of this thread and returns it once the
+--- server accepted it. Its TurnResult has `review` (the review text) and `findings`. A review
+--- turn cannot be steered (turn.review is true).
+---@param target codex.ReviewTarget|nil "uncommitted" (the default), {branch=}, {commit=, title=} or {instructions=}
+---@param opts codex.ReviewOptions|nil
+---@param cb fun(err: codex.Error|nil, turn: codex.Turn|nil)|nil
+---@return codex.Turn
+Thread.review = await.wrap(function(self, target, opts)
+  local t, why = require("codex.review").target(target)
+  if not t then error(errors.new("invalid_argument", why), 0) end
+  local params = { threadId = self.id, target = t, delivery = opts and opts.delivery or nil }
+  local result, stream = self.client.rpc:request_stream("review/start", params, { timeout_ms = opts and opts.timeout_ms })
+  local turn = turn_mod.new(self.client, self.id, result, stream)
+  turn.review = true
+  self.client:_track_turn(turn)
+  return turn
+end, 2)
+
 --- Runs a turn to its end: turn() then wait(). Raises turn_failed for a failed turn.
 ---@param inp codex.Input
 ---@param opts codex.TurnOptions|nil also wait options (raise)

@@ -14,11 +14,14 @@ local input = require("codex.input")
 ---@field started_at number|nil Unix seconds
 ---@field completed_at number|nil Unix seconds
 ---@field duration_ms number|nil
+---@field review string|nil a review turn's review text (its exitedReviewMode item); nil for other turns
+---@field findings codex.ReviewFinding[]|nil a review turn's findings, parsed from that text ({} when it has none)
 
 ---@class codex.Turn
 ---@field id string
 ---@field thread_id string
 ---@field stream codex.Stream the turn's events, ending with turn/completed
+---@field review boolean|nil a review turn (thread:review): it cannot be steered
 local Turn = {}
 Turn.__index = Turn
 
@@ -159,6 +162,9 @@ function Turn:result()
     completed_at = val(completed.completedAt),
     duration_ms = val(completed.durationMs),
   }
+  local review = require("codex.review")
+  local text = review.text_of(items)
+  if text then self._result.review, self._result.findings = text, review.parse(text) end
   self._acc = nil
   return self._result
 end

@@ -454,6 +454,31 @@ test("[[slow]] + turn/steer: 'Steered: <text>' in the same turn", function()
   print_trace("steer mid-stream", t.from)
 end)
 
+test("review/start: the reviewer's request gets a JSON review; 0.171.0 renders its findings as text", function()
+  local tid = new_thread()
+  local seq0 = last_seq()
+  local from = trace_mark()
+  local res, s = c:request_stream("review/start", { threadId = tid,
+    target = { type = "custom", instructions = "Check x. [[review]] x.lua:5:0" } }, { timeout_ms = 30000 })
+  local items = {}
+  while true do
+    local msg = s:next(30000)
+    if not msg then break end
+    if msg.method == "item/completed" then items[#items + 1] = msg.params.item end
+  end
+  print_trace("review/start", from)
+  check(res.turn and res.turn.id, "a turn", res)
+  local exited
+  for _, it in ipairs(items) do if it.type == "exitedReviewMode" then exited = it end end
+  check(exited, "an exitedReviewMode item", items)
+  local want = "Mock review: 1 finding.\n\nReview comment:\n\n- [P0] Mock finding 1 in x.lua \u{2014} " .. work .. "/x.lua:5-5\n"
+    .. "  Line 5 of `x.lua` needs a look.\n  A second line of the body."
+  eq(exited.review, want, "review text")
+  local r = requests_since(seq0)
+  eq(#r, 1, "one model request")
+  eq(r[1].scenario, "review", "scenario")
+end)
+
 test("device-code login against the mock issuer", function()
   local from = trace_mark()
   local seq0 = last_seq()

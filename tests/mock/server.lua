@@ -431,6 +431,10 @@ local USAGE = {
 local COMPACTION_PROMPT = "You are performing a CONTEXT CHECKPOINT COMPACTION"
 local DEFAULT_CMD = "touch approved.txt && echo done"
 local DEFAULT_PATCH_FILE = "hello.txt"
+-- The review sub-agent's base instructions (codex-rs/core/review_prompt.md) start with this.
+local REVIEW_PROMPT = "# Review guidelines"
+-- What a review answers without a [[review]] spec: two findings in <cwd>/app.lua.
+local DEFAULT_REVIEW = "app.lua:2:1 app.lua:3:2"
 
 local MARKDOWN_CHUNKS = {
   "# Mock heading\n\n",
@@ -545,11 +549,20 @@ local function analyze(req, body)
   end
   local input = type(body) == "table" and type(body.input) == "table" and body.input or {}
   local last_user_any -- index of the last user message of any kind
+  -- The review sub-agent runs with codex's review rubric as its instructions (in the body's
+  -- `instructions` or as a developer/system message, depending on the release).
+  if type(body) == "table" and type(body.instructions) == "string" and body.instructions:find(REVIEW_PROMPT, 1, true) then
+    info.review = true
+  end
   for i, item in ipairs(input) do
     info.input_types[#info.input_types + 1] = type(item) == "table" and (str(item.type) or str(item.role)) or "?"
     if is_message(item, "user") then
       last_user_any = i
-      info.user_texts[#info.user_texts + 1] = excerpt(text_of(item), 80)
+      local text = text_of(item)
+      info.user_texts[#info.user_texts + 1] = excerpt(text, 80)
+      info.cwd = text:match("<cwd>%s*(.-)%s*</cwd>") or info.cwd
+    elseif (is_message(item, "developer") or is_message(item, "system")) and text_of(item):find(REVIEW_PROMPT, 1, true) == 1 then
+      info.review = true
     end
   end
   for i = #input, 1, -1 do
@@ -690,6 +703,34 @@ local function patch_call(file, lines)
   }
 end
 
+-- The review JSON for a spec "FILE:LINE[:P] …" (P: priority 0-3, default 1), or "none" for
+-- no findings; paths are relative to the workspace (<cwd> of the environment context).
+-- Sent in a few deltas, as a model would.
+local function review_chunks(spec, cwd)
+  spec = (spec and spec:match("%S")) and spec or DEFAULT_REVIEW
+  local findings = arr()
+  for file, line, prio in spec:gmatch("([^%s:]+):(%d+):?(%d?)") do
+    local n, p = tonumber(line), tonumber(prio) or 1
+    local path = file:sub(1, 1) == "/" and file or (cwd or ".") .. "/" .. file
+    findings[#findings + 1] = {
+      title = ("[P%d] Mock finding %d in %s"):format(p, #findings + 1, file),
+      body = ("Line %d of `%s` needs a look.\nA second line of the body."):format(n, file),
+      confidence_score = 0.75,
+      priority = p,
+      code_location = { absolute_file_path = path, line_range = { start = n, ["end"] = n } },
+    }
+  end
+  local text = enc({
+    findings = findings,
+    overall_correctness = #findings > 0 and "patch is incorrect" or "patch is correct",
+    overall_explanation = #findings > 0 and ("Mock review: %d finding%s."):format(#findings, #findings == 1 and "" or "s")
+      or "Mock review: no findings.",
+    overall_confidence_score = 0.5,
+  })
+  local third = #text // 3
+  return { text:sub(1, third), text:sub(third + 1, 2 * third), text:sub(2 * third + 1) }
+end
+
 -- Picks the scenario for a POST /v1/responses: returns name and a function(c, req) that answers.
 local function choose(req, body, info)
   -- 1. Compaction (after a context-window failure, or thread/compact/start).
@@ -703,7 +744,12 @@ local function choose(req, body, info)
     local text = quote_tool_output(info.tool_output)
     return "tool_result", function(c) sse_play(c, text_steps({ text })) end
   end
-  -- 3. A magic word in the last user message that isn't a <turn_aborted> marker.
+  -- 3. The review sub-agent (review/start): a JSON review (review_prompt.md's output schema).
+  if info.review then
+    local spec = info.last_user and info.last_user:match("%[%[review%]%]%s*([^\n]*)")
+    return "review", function(c) sse_play(c, text_steps(review_chunks(spec, info.cwd))) end
+  end
+  -- 4. A magic word in the last user message that isn't a <turn_aborted> marker.
   local word, rest = magic_word(info.last_user)
   if word == "markdown" then
     return word, function(c) sse_play(c, text_steps(MARKDOWN_CHUNKS)) end
@@ -736,14 +782,14 @@ local function choose(req, body, info)
     -- The stream ends without response.completed.
     return word, function(c) sse_play(c, text_steps({ "This answer ", "is cut" }, { truncated = true })) end
   end
-  -- 4. A steer: a new request in a turn that was streaming [[slow]] (or, without turn metadata,
+  -- 5. A steer: a new request in a turn that was streaming [[slow]] (or, without turn metadata,
   -- a user message right after the [[slow]] one).
   if info.last_user and ((info.turn_id and slow_turns[info.turn_id])
       or (info.prev_user and info.prev_user:find("[[slow]]", 1, true) and not is_turn_aborted(info.prev_user))) then
     local text = info.last_user
     return "steer", function(c) sse_play(c, text_steps({ "Steered: ", text })) end
   end
-  -- 5. --demo: the next step of the demo (one step per turn: a repeated request in the same
+  -- 6. --demo: the next step of the demo (one step per turn: a repeated request in the same
   -- turn plays the same step again), then the default text.
   if opts.demo and info.last_user then
     local step = info.turn_id and demo.turns[info.turn_id]
@@ -764,7 +810,7 @@ local function choose(req, body, info)
       end
     end
   end
-  -- 6. Anything else: a harmless default text.
+  -- 7. Anything else: a harmless default text.
   return "default", function(c)
     sse_play(c, text_steps({ "Hello ", "from the ", "mock model!" }))
   end

@@ -280,4 +280,19 @@ describe("the chat transcript", function()
       end)
     end
   end)
+  describe("#27 the footer", function()
+    it("has one blank line above it, also after an answer that ends with a newline", function()
+      local c = event_chat()
+      local msg = { id = "m-nl", type = "agentMessage", text = "" }
+      feed(c, "t-nl", {
+        started(msg),
+        { method = "item/agentMessage/delta", params = { itemId = "m-nl", delta = "```lua\nx = 1\n```\n" } },
+        completed({ id = "m-nl", type = "agentMessage", text = "```lua\nx = 1\n```\n" }),
+        ended("t-nl", "completed"),
+      })
+      local text = ui.text(c.buf)
+      expect.match(text, "```\n\n_— done[^\n]*_$", "one blank line before the footer:\n" .. text)
+      expect.falsy(text:find("\n\n\n_— done", 1, true), "not two:\n" .. text)
+    end)
+  end)
 end)

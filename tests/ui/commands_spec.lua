@@ -44,7 +44,7 @@ describe(":Codex commands", function()
 
   it("completes subcommands", function()
     local c = vim.fn.getcompletion("Codex re", "cmdline")
-    expect.same(c, { "rename", "resume" })
+    expect.same(c, { "rename", "resume", "review" })
     expect.same(vim.fn.getcompletion("CodexLogin ", "cmdline"), { "device", "browser", "apikey" })
   end)
 
@@ -110,7 +110,8 @@ describe(":Codex commands", function()
       return cur ~= c and cur.thread_id and cur
     end, 15000, "a forked chat")
     ui.wait_text(fork.buf, "Hello from the mock model!")
-    vim.api.nvim_set_current_win(c.win)
+    c:show() -- (the fork took over its windows: chat.reuse_window) back, focused
+    stub_select(function(it, opts) return opts.prompt:find("^Archive") and it == "Archive" end) -- archive asks first
     vim.cmd("Codex archive")
     wait_for(function() return msgs.text(""):find("archived") ~= nil end, 10000, "the archive notification")
     local archived = require("codex.session").client():thread_list({ archived = true })

@@ -101,8 +101,8 @@ describe("chat markdown highlighting (Neovim " .. version .. ")", function()
   it("highlights a real chat with its own extmarks: headings, bold, inline code, list, fence, footer", function()
     local c = markdown_chat()
     local want = {
-      { "## Codex", 3, "CodexHeading" },
-      { "## You", 3, "CodexHeading" },
+      { "## Codex", 3, "CodexAgentHeader" },
+      { "## You", 3, "CodexUserHeader" },
       { "# Mock heading", 2, "CodexHeading" },
       { "**bold**", 2, "CodexBold" },
       { "`inline code`", 1, "CodexCode" },
@@ -175,12 +175,19 @@ describe("chat markdown highlighting (Neovim " .. version .. ")", function()
       expect.eq(hl.stats.blocks, blocks + 1, "one parse")
     end)
   else
-    it("leaves a lua fence's code plain where Neovim has no lua parser (0.7)", function()
+    it("colours a lua fence without a parser (0.7) by codex.ui.code_fallback once a window shows it", function()
       local c = markdown_chat()
-      local got = groups_of(c.buf, "local function greet")
-      expect.eq(#got, 0, "code without a parser: " .. dump(got))
+      local got
+      wait_for(function()
+        vim.cmd("redraw")
+        got = groups_of(c.buf, "local function greet")
+        return has(got, "CodexCodeKeyword")
+      end, 5000, function() return "`local` is a keyword: " .. dump(got) end)
+      got = groups_of(c.buf, '"hello "', 1)
+      expect.truthy(has(got, "CodexCodeString"), "a string: " .. dump(got))
       got = groups_of(c.buf, "```lua")
       expect.truthy(has(got, "CodexFence"), "the fence around it: " .. dump(got))
+      expect.falsy(has(got, "CodexCodeKeyword"), "the fence line is not code: " .. dump(got))
     end)
   end
 
@@ -248,8 +255,9 @@ describe("chat markdown highlighting (Neovim " .. version .. ")", function()
       expect.truthy(call.to - call.from <= 1, ("call %d spans at most 2 rows: %s"):format(k, dump(call)))
       expect.truthy(call.to <= last, "within the body")
     end
-    -- Each line: its bold and its code, once (the incomplete row's marks are replaced).
-    expect.eq(mark_count(c.buf) - before, 2 * rows, "two marks per streamed line")
+    -- Each line: its bold and its code, once (the incomplete row's marks are replaced), and
+    -- their concealed markers (two each).
+    expect.eq(mark_count(c.buf) - before, 6 * rows, "six marks per streamed line")
     local got = groups_of(c.buf, "line 7 with **bold", 13)
     expect.truthy(has(got, "CodexBold"), "a streamed line's bold: " .. dump(got))
     c:on_event({ method = "item/completed", params = { turnId = turn, item = { type = "agentMessage", id = "am1", text = "" } } })

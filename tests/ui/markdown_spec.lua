@@ -2,18 +2,35 @@
 -- runs under Lua 5.4 as inside Neovim.
 local md = require("codex.ui.markdown")
 
--- "text:group" for each span of a line (the spanned text, so failures read as the line).
+-- "text:group" for each highlight span of a line (the spanned text, so failures read as the
+-- line); concealed markers are hidden()'s.
 local function spans(line, state)
   local out = {}
   local s, st, ev = md.line(line, state)
-  for _, x in ipairs(s) do out[#out + 1] = line:sub(x[1] + 1, x[2]) .. ":" .. x[3] end
+  for _, x in ipairs(s) do
+    if x[3] then out[#out + 1] = line:sub(x[1] + 1, x[2]) .. ":" .. x[3] end
+  end
   return out, st, ev
+end
+
+-- "text" (hidden) or "text>c" (drawn as c) for each concealed range of a line, and
+-- "text=overlay" for text drawn over it.
+local function hidden(line, state)
+  local out = {}
+  for _, x in ipairs((md.line(line, state))) do
+    local text = line:sub(x[1] + 1, x[2])
+    if x[4] then out[#out + 1] = x[4] == "" and text or text .. ">" .. x[4] end
+    if x[5] then out[#out + 1] = text .. "=" .. x[5] end
+  end
+  return out
 end
 
 local function run(lines)
   local all, state, closed = md.lines(lines)
   local out = {}
-  for _, x in ipairs(all) do out[#out + 1] = ("%d:%s:%s"):format(x[1], lines[x[1] + 1]:sub(x[2] + 1, x[3]), x[4]) end
+  for _, x in ipairs(all) do
+    if x[4] then out[#out + 1] = ("%d:%s:%s"):format(x[1], lines[x[1] + 1]:sub(x[2] + 1, x[3]), x[4]) end
+  end
   return out, state, closed
 end
 
@@ -60,8 +77,9 @@ describe("codex.ui.markdown", function()
     expect.truthy(state.fence, "inside after the header")
     expect.same(closed, {})
     local out, state2, closed2 = md.lines({ "- out", "```" }, state)
-    expect.eq(#out, 1, "only the closing fence is highlighted")
+    expect.eq(#out, 2, "only the closing fence is highlighted (and concealed)")
     expect.eq(out[1][1], 1)
+    expect.eq(out[2][1], 1)
     expect.eq(state2.fence, nil)
     expect.same(closed2, { { open = nil, close = 1, lang = "" } }, "opened before these lines")
   end)
@@ -85,6 +103,31 @@ describe("codex.ui.markdown", function()
     expect.same(out, { "0:```diff:CodexFence", "1:diff --git a/x b/x:CodexDiffFile", "2:--- a/x:CodexDiffFile",
       "3:+++ b/x:CodexDiffFile", "4:@@ -1,2 +1,2 @@:CodexDiffHunk", "5:-old:CodexDiffDelete", "6:+new:CodexDiffAdd",
       "8:```:CodexFence" })
+  end)
+
+  it("conceals the markers of bold, emphasis, inline code, fences, quotes and the footer (#11)", function()
+    expect.same(hidden("Some **bold** text and `inline code`."), { "**", "**", "`", "`" })
+    expect.same(hidden("an _em_ and *it* word"), { "_", "_", "*", "*" })
+    expect.same(hidden("a ``co`de`` b"), { "``", "``" }, "the whole backtick run")
+    expect.same(hidden("call snake_case_name now, 2 * 3, an `unclosed tick"), {}, "nothing that is not a marker")
+    expect.same(hidden("```lua"), { "```" }, "the info word stays as a label")
+    expect.same(hidden("  ``` python"), { "  ``` " })
+    local _, st = md.line("```lua")
+    expect.same(hidden("```", st), { "```" }, "a closing fence is hidden whole")
+    expect.same(hidden("local s = **x** `y`", st), {}, "nothing inside code")
+    expect.same(hidden("> _Reasoning_"), { ">>▎", "_", "_" })
+    expect.same(hidden(">> deep"), { ">>▎", ">>▎" })
+    expect.same(hidden("_— done · 1.2 s_"), { "_", "_" })
+    expect.same(hidden("## Heading"), {}, "a heading keeps its #: it is not a role header")
+  end)
+
+  it("tables: pipes dim and drawn as box lines, the delimiter row drawn as a rule (#11)", function()
+    expect.same(spans("| file | **risk** |"), { "|:CodexTablePipe", "|:CodexTablePipe", "|:CodexTablePipe", "**risk**:CodexBold" })
+    expect.same(hidden("| file | **risk** |"), { "|>│", "|>│", "|>│", "**", "**" })
+    expect.same(hidden("|---|:--:|"), { "|---|:--:|=├───┼────┤" }, "same width as the row")
+    expect.same(spans("|---|:--:|"), { "|---|:--:|:CodexTableRule" })
+    expect.same(hidden("  | a \\| b |"), { "|>│", "|>│" }, "an escaped pipe is text")
+    expect.same(spans("a | b"), {}, "a pipe inside prose is not a table")
   end)
 
   it("never changes the state it was given, and skips inline spans of very long lines", function()

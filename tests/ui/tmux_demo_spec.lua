@@ -192,13 +192,66 @@ describe("make demo in a real terminal (tmux)", function()
       if screen:find("Hello from the demo model", 1, true) and not screen:find("print(greet", 1, true) then
         partial = true
       end
-      return has_all(screen, { "# Hello from the demo model", "```lua", 'print(greet("neovim"))', "idle" })
+      -- (markdown markers are concealed: "```lua" shows as "lua", "## You" as "You")
+      return has_all(screen, { "# Hello from the demo model", 'print(greet("neovim"))', "idle" })
     end, 60)
     expect.truthy(partial, "saw the answer before it was complete (streamed)")
-    expect.match(s, "## You")
+    expect.match(s, "You ─")
     expect.match(s, "Hello! What can you do%?")
-    expect.match(s, "%- a shell command that asks for %*%*approval%*%*")
+    expect.match(s, "%- a shell command that asks for approval")
     expect.match(s, "local function greet%(name%)")
+  end)
+
+  -- The screen with its colours: `capture-pane -e` (SGR escape sequences kept).
+  local function capture_e()
+    local out, rc = tmux("capture-pane -p -e -t demo")
+    if rc ~= 0 then error("tmux capture-pane -e failed: " .. out, 0) end
+    return out
+  end
+
+  -- The SGR sequences in effect at the first occurrence of text (searched with the escape
+  -- sequences taken out), e.g. "\27[94m"; "" when none since the last reset.
+  local function sgr_before(screen, text, skip)
+    for l in (screen .. "\n"):gmatch("(.-)\n") do
+      local plain = l:gsub("\27%[[%d;]*m", "")
+      local at = plain:find(text, 1, true)
+      if at then
+        local codes, i, n = {}, 1, 0 -- n: plain bytes passed
+        while n < at - 1 + (skip or 0) or l:find("^\27%[", i) do
+          local code = l:match("^\27%[[%d;]*m", i)
+          if code then
+            if code == "\27[m" or code == "\27[0m" then codes = {} else codes[#codes + 1] = code end
+            i = i + #code
+          else
+            i, n = i + 1, n + 1
+          end
+        end
+        local out = table.concat(codes)
+        -- the colour resets that follow a reset leave nothing in effect
+        return (out:gsub("\27%[39m", ""):gsub("\27%[49m", "")), l
+      end
+    end
+    error(("no %q on the screen:\n%s"):format(text, screen), 2)
+  end
+
+  step("draws who speaks apart from headings, conceals markers, colours the code (issue 9)", function()
+    local s = capture_e()
+    local plain = capture()
+    -- role headers: "## " concealed, a rule, their own colours unlike the answer's heading
+    expect.match(plain, "│You ─+", "the user's header with its rule (the chat is the right window)")
+    expect.match(plain, "│Codex ─+", "the agent's header with its rule")
+    local you = sgr_before(s, "│You ─", #"│") -- (at the label, after the window separator)
+    local codex = sgr_before(s, "│Codex ─", #"│")
+    local heading = sgr_before(s, "# Hello from the demo model")
+    expect.truthy(you ~= "" and codex ~= "" and heading ~= "", ("coloured: %q %q %q"):format(you, codex, heading))
+    expect.truthy(you ~= codex and you ~= heading and codex ~= heading,
+      ("three looks: you %q, codex %q, heading %q"):format(you, codex, heading))
+    -- bold without its stars, inline code without backticks, the fence as a label
+    expect.falsy(plain:find("**approval**", 1, true), "** concealed")
+    expect.truthy(sgr_before(s, "asks for approval first", #"asks for ") ~= "", "the bold word is bold")
+    expect.falsy(plain:find("```lua", 1, true), "the fence's backticks concealed")
+    -- the lua block's code is coloured (its parser on 0.10+, the plugin's lexer on 0.7)
+    expect.truthy(sgr_before(s, "local function greet") ~= "", "`local` is coloured")
   end)
 
   step("asks before running a command; typed-ahead keys do not answer (<CR> in normal mode)", function()
@@ -283,6 +336,13 @@ describe("make demo in a real terminal (tmux)", function()
     expect.match(s, "typing")
   end)
 
+  step("colours the applied diff in the chat by its lines' first characters (issue 9, #14)", function()
+    local s = capture_e()
+    -- the chat's file-change block (left window): + lines coloured, unlike the context
+    local add = sgr_before(s, "+local M = {}")
+    expect.truthy(add ~= "", "an added line is coloured: " .. add)
+  end)
+
   step("the demo runs the app-server and the mock as its own processes", function()
     local pane = tonumber((tmux("display-message -p -t demo '#{pane_pid}'")):match("%d+"))
     procs = tree(pane)
@@ -302,6 +362,25 @@ describe("make demo in a real terminal (tmux)", function()
     port = tonumber((read(HOME .. "/config.toml") or ""):match("127%.0%.0%.1:(%d+)/v1"))
     expect.truthy(port, "the mock's port in the demo's config.toml")
     expect.truthy(port_open(port), "the mock listens")
+  end)
+
+  step(":Codex new reuses the chat windows and welcomes; <C-c> in insert mode interrupts, typing goes on", function()
+    escape()
+    type_text(":Codex new")
+    keys("Enter")
+    local s = wait_texts("the new chat's welcome", { "write in the input below", "g?", "all keys" }, 20)
+    expect.falsy(s:find("Hello from the demo model", 1, true), "the old chat is hidden, not beside it:\n" .. s)
+    keys("i")
+    type_text("[[slow]] interrupt me")
+    keys("C-s")
+    wait_texts("the slow turn", { "one two" }, 30)
+    keys("C-c")
+    type_text("typed after")
+    s = wait_texts("the interrupted turn", { "_— interrupted_", "typed after", "-- INSERT --" }, 30)
+    expect.falsy(s:find("ten", 1, true), "the turn did not run to its end:\n" .. s)
+    escape()
+    keys("g", "g", "d", "G")
+    wait_screen("the input cleared", function(screen) return not screen:find("typed after", 1, true) end, 10)
   end)
 
   step(":qa! ends the demo and leaves no process, no CODEX_HOME", function()

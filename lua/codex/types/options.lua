@@ -44,6 +44,7 @@
 ---@field width number fraction of the editor, or columns if > 1
 ---@field height number fraction of the editor, or lines if > 1
 ---@field input_height number
+---@field reuse_window boolean `:Codex new`, `fork`, `resume` show the chat in the chat windows of this tab (the chat shown there is hidden, and lives on); false: new windows each time
 ---@field fold_output_lines number longer command output is folded
 ---@field frame_ms number at most one render per chat per frame
 ---@field history_turns number a resumed or forked chat shows this many newest turns; earlier ones load this many at a time (|codex-history|)
@@ -52,10 +53,11 @@
 ---@field send string|false input buffer, normal mode: send (steers a running turn)
 ---@field send_insert string|false input buffer, insert and normal mode: send
 ---@field queue string|false input buffer: queue for after the current turn
----@field stop string|false chat and input: interrupt the turn
+---@field stop string|false chat and input, normal and insert mode: interrupt the turn
 ---@field focus_approval string|false chat and input: jump to the pending approval
 ---@field close string|false chat buffer: close the chat windows
 ---@field load_earlier string|false chat buffer: load earlier turns of a resumed thread (|codex-history|)
+---@field help string|false chat and input: list the chat's keys in a float
 ---@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)
 ---@field approval_choose string|false approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)
 ---@field approval_next_file string|false approval window: next file of a diff

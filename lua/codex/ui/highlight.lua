@@ -13,6 +13,7 @@ local M = {}
 
 local api = vim.api
 local md = require("codex.ui.markdown")
+local fallback = require("codex.ui.code_fallback")
 
 M.ns = api.nvim_create_namespace("codex_chat_hl")
 -- Complete code blocks not coloured yet: one range mark each (no decoration), id → lang.
@@ -31,7 +32,7 @@ local LINKS = {
   CodexHeading = "Title",
   CodexSubheading = "Title",
   CodexCode = "String",
-  CodexFence = "Delimiter",
+  CodexFence = "Comment", -- (its ``` concealed: the info word is a dim label)
   CodexQuote = "Comment",
   CodexQuoteMarker = "Delimiter",
   CodexListMarker = "Special",
@@ -42,7 +43,24 @@ local LINKS = {
   CodexFooter = "Comment",
   CodexDiffHunk = "Statement",
   CodexDiffFile = "Type",
+  CodexTablePipe = "Delimiter",
+  CodexTableRule = "Delimiter",
+  -- Who speaks: the renderer's own "## You…" / "## Codex" lines (M.role), never a heading
+  -- of the answer (CodexHeading, Title). Two groups that differ from Title and each other.
+  CodexUserHeader = "Identifier",
+  CodexAgentHeader = "Question",
+  -- Code without a parser for its language (codex.ui.code_fallback).
+  CodexCodeKeyword = "Keyword",
+  CodexCodeString = "String",
+  CodexCodeComment = "Comment",
+  CodexCodeNumber = "Number",
 }
+
+--- The groups this module defines (for the docs and the tests).
+M.GROUPS = {}
+for name in pairs(LINKS) do M.GROUPS[#M.GROUPS + 1] = name end
+for _, name in ipairs({ "CodexBold", "CodexItalic", "CodexDiffAdd", "CodexDiffDelete" }) do M.GROUPS[#M.GROUPS + 1] = name end
+table.sort(M.GROUPS)
 
 local function define_groups()
   for name, link in pairs(LINKS) do api.nvim_set_hl(0, name, { link = link, default = true }) end
@@ -97,10 +115,51 @@ local function mark(buf, row, s, e, group, priority, end_row)
   if ok then M.stats.marks = M.stats.marks + 1 end
 end
 
--- A markdown span on a row just read (always in range: no pcall, the hot path).
+-- A markdown span on a row just read (always in range: no pcall, the hot path): a
+-- highlight, a concealed marker ([4]) or text drawn over the range ([5]).
+-- (The option tables are reused: a streamed line makes about ten marks, and a table each
+-- was a third of their cost in bench/ui.lua's flood.)
+local hl_opts = { end_row = 0, end_col = 0, hl_group = "", priority = PRIORITY }
+local conceal_opts = { end_row = 0, end_col = 0, conceal = "", priority = PRIORITY }
+local both_opts = { end_row = 0, end_col = 0, hl_group = "", conceal = "", priority = PRIORITY }
 local function span_mark(buf, row, s)
-  api.nvim_buf_set_extmark(buf, M.ns, row, s[1], { end_row = row, end_col = s[2], hl_group = s[3], priority = PRIORITY })
+  local opts
+  if s[5] then
+    opts = { virt_text = { { s[5], s[3] or "Normal" } }, virt_text_pos = "overlay", priority = PRIORITY }
+  elseif s[4] then
+    opts = s[3] and both_opts or conceal_opts
+    opts.hl_group, opts.conceal = s[3] or nil, s[4]
+  else
+    opts = hl_opts
+    opts.hl_group = s[3]
+  end
+  opts.end_row, opts.end_col = row, s[2]
+  api.nvim_buf_set_extmark(buf, M.ns, row, s[1], opts)
   M.stats.marks = M.stats.marks + 1
+end
+
+--- Role headers ("## You", "## You (steering)", "## You (queued)", "## Codex"), by kind.
+M.ROLE_GROUP = { user = "CodexUserHeader", agent = "CodexAgentHeader" }
+-- The rule after a role header's label, cut at the window's edge (eol virtual text does not
+-- wrap).
+M.RULE = ("─"):rep(240)
+
+--- Draws row as a role header: "## " concealed, the label in its role's group, a rule to the
+--- window's edge. Only rows the renderer wrote as a header (render's append_lines): a user
+--- message that contains "## Codex" is a heading of that message.
+---@param buf integer
+---@param row integer
+---@param kind "user"|"agent"
+---@param line string the row's text
+function M.role(buf, row, kind, line)
+  local group = M.ROLE_GROUP[kind]
+  if not group then return end
+  api.nvim_buf_clear_namespace(buf, M.ns, row, row + 1)
+  local marker = #(line:match("^#+%s*") or "")
+  if marker > 0 then api.nvim_buf_set_extmark(buf, M.ns, row, 0, { end_row = row, end_col = marker, conceal = "", priority = PRIORITY }) end
+  api.nvim_buf_set_extmark(buf, M.ns, row, 0, { end_row = row, end_col = #line, hl_group = group, priority = PRIORITY,
+    virt_text = { { M.RULE, group } }, virt_text_pos = "eol" })
+  M.stats.marks = M.stats.marks + 2
 end
 
 -- Fence info → tree-sitter language, for the usual names that differ.
@@ -147,6 +206,7 @@ end
 ---@param last integer
 ---@param lang string a tree-sitter language with a highlights query
 function M.colour(buf, first, last, lang)
+  if lang:sub(1, 1) == "=" then return M.colour_fallback(buf, first, last, lang:sub(2)) end
   local query = query_for(lang)
   if not query then return end
   local lines = api.nvim_buf_get_lines(buf, first, last + 1, false)
@@ -171,6 +231,22 @@ function M.colour(buf, first, last, lang)
   end)
 end
 
+--- Colours a code block with codex.ui.code_fallback (no parser for its language): about
+--- 10 µs a line.
+---@param buf integer
+---@param first integer
+---@param last integer
+---@param lang string the fence's info word
+function M.colour_fallback(buf, first, last, lang)
+  local lines = api.nvim_buf_get_lines(buf, first, last + 1, false)
+  M.stats.blocks = M.stats.blocks + 1
+  for i, line in ipairs(lines) do
+    if #line <= md.INLINE_MAX then
+      for _, s in ipairs(fallback.line(line, lang)) do mark(buf, first + i - 1, s[1], s[2], s[3], 100) end
+    end
+  end
+end
+
 --- A complete code block (rows first..last, absolute): coloured by its language's parser when
 --- a window first shows it. Nothing when there is no parser or the block is too big.
 ---@param buf integer
@@ -180,7 +256,10 @@ end
 function M.code_block(buf, first, last, info)
   if info == "" or md.is_diff(info) or last < first or last - first + 1 > M.BLOCK_LINES then return end
   local lang = lang_of(info)
-  if not query_for(lang) then return end
+  if not query_for(lang) then
+    if not fallback.supports(info) then return end
+    lang = "=" .. info -- (coloured by codex.ui.code_fallback)
+  end
   local id = api.nvim_buf_set_extmark(buf, M.code_ns, first, 0, { end_row = last, end_col = 0 })
   waiting[buf] = waiting[buf] or {}
   waiting[buf][id] = lang
@@ -263,8 +342,15 @@ function M.update(buf, base, run, last, complete, lines)
   for i, line in ipairs(lines) do
     local rel = from + i - 1
     local spans, next_state, ev = md.line(line, state)
-    for k = 1, #spans do span_mark(buf, base + rel, spans[k]) end
-    if rel < last or complete then
+    local whole = rel < last or complete
+    -- A row still streaming gets its colours now and its concealed markers once complete:
+    -- its marks are redone on every write until then, and half-written markers ("**bo")
+    -- would come and go.
+    for k = 1, #spans do
+      local sp = spans[k]
+      if whole or not sp[4] or sp[3] then span_mark(buf, base + rel, sp) end
+    end
+    if whole then
       if ev == "open" then
         run.open = rel
       elseif ev == "close" then
@@ -295,8 +381,9 @@ function M.save(buf)
   local out = { marks = {}, code = {} }
   for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.ns, 0, -1, { details = true })) do
     local d = m[4] or {}
-    if d.hl_group then
-      out.marks[#out.marks + 1] = { m[2], m[3], d.end_row or m[2], d.end_col or m[3], d.hl_group, d.priority }
+    if d.hl_group or d.conceal or d.virt_text then
+      out.marks[#out.marks + 1] = { m[2], m[3], { end_row = d.end_row, end_col = d.end_col, hl_group = d.hl_group,
+        priority = d.priority, conceal = d.conceal, virt_text = d.virt_text, virt_text_pos = d.virt_text and d.virt_text_pos } }
     end
   end
   local w = waiting[buf] or {}
@@ -307,14 +394,37 @@ function M.save(buf)
   return out
 end
 
+--- Conceals again what the saved marks cannot say (0.7): the markdown markers of the whole
+--- buffer, and the "## " of the role headers (rows with a role group's mark).
+---@param buf integer
+---@param marks table[] saved marks
+function M.reconceal(buf, marks)
+  local roles = {}
+  for _, m in ipairs(marks) do
+    if m[3].hl_group == "CodexUserHeader" or m[3].hl_group == "CodexAgentHeader" then roles[m[1]] = true end
+  end
+  local spans = md.lines(api.nvim_buf_get_lines(buf, 0, -1, false))
+  for _, s in ipairs(spans) do
+    if s[5] ~= nil and not roles[s[1]] then
+      pcall(api.nvim_buf_set_extmark, buf, M.ns, s[1], s[2], { end_row = s[1], end_col = s[3], conceal = s[5], priority = PRIORITY })
+    end
+  end
+  for row in pairs(roles) do
+    local line = api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ""
+    local n = #(line:match("^#+%s*") or "")
+    if n > 0 then pcall(api.nvim_buf_set_extmark, buf, M.ns, row, 0, { end_row = row, end_col = n, conceal = "", priority = PRIORITY }) end
+  end
+end
+
 --- Puts saved marks into the new buffer (same text as the saved one).
 ---@param buf integer
 ---@param saved {marks: table[], code: table[]}|nil
 function M.restore(buf, saved)
   if not saved then return end
-  for _, m in ipairs(saved.marks) do
-    pcall(api.nvim_buf_set_extmark, buf, M.ns, m[1], m[2], { end_row = m[3], end_col = m[4], hl_group = m[5], priority = m[6] })
-  end
+  for _, m in ipairs(saved.marks) do pcall(api.nvim_buf_set_extmark, buf, M.ns, m[1], m[2], m[3]) end
+  -- Before 0.10 a mark's details do not say what it conceals: the markers are found again
+  -- (once, when the user wiped the buffer).
+  if vim.fn.has("nvim-0.10") == 0 then M.reconceal(buf, saved.marks) end
   for _, c in ipairs(saved.code) do M.code_block(buf, c[1], c[2], c[3]) end
 end
 

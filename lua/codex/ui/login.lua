@@ -152,14 +152,24 @@ local function close_line()
   return key and ("  " .. key .. ": close") or ""
 end
 
---- Copies text to the clipboard register when there is a clipboard, else the unnamed one;
---- returns a sentence saying where it went.
+--- Copies text to the clipboard (register +) when there is one, else to the unnamed register;
+--- returns the lines saying where it went. "Copied to the clipboard" is said only when the
+--- clipboard gives the text back: a provider can exist and still fail (tmux with "no current
+--- client", xclip without a display), and setreg() does not raise for it.
+---@param text string
+---@param what string
+---@return string[]
 local function copy(text, what)
-  if vim.fn.has("clipboard") == 1 and pcall(vim.fn.setreg, "+", text) then
-    return ("%s is copied to the clipboard (register +)."):format(what)
+  local clip = vim.fn.has("clipboard") == 1
+  if clip and pcall(vim.fn.setreg, "+", text) then
+    local ok, back = pcall(vim.fn.getreg, "+")
+    if ok and back == text then return { ("%s is copied to the clipboard (register +)."):format(what) } end
   end
   pcall(vim.fn.setreg, '"', text)
-  return ("%s is in the unnamed register (paste with p)."):format(what)
+  local out = { ("%s is in the unnamed register (paste with p)."):format(what) }
+  if clip then out[1] = ("%s could not be copied to the clipboard; it is in the unnamed register (paste with p)."):format(what) end
+  out[2] = "To copy it elsewhere, select it above with the mouse (or your terminal's copy mode)."
+  return out
 end
 
 --- Letter-spaced code in a box drawn with box-drawing characters.
@@ -329,7 +339,9 @@ local function start_chatgpt(method)
         "",
       }
       vim.list_extend(items, code_box(handle.user_code))
-      vim.list_extend(items, { "", "  " .. copy(handle.user_code, "The code " .. handle.user_code), "" })
+      items[#items + 1] = ""
+      for _, l in ipairs(copy(handle.user_code, "The code " .. handle.user_code)) do items[#items + 1] = "  " .. l end
+      items[#items + 1] = ""
     else
       local problem = open_url(handle.auth_url)
       items = {
@@ -337,11 +349,13 @@ local function start_chatgpt(method)
         problem and "  Open this page in your browser to sign in:" or "  Your browser was opened to sign in. If it did not open, visit:",
         { "  " .. handle.auth_url, "CodexLoginUrl" },
         "",
-        "  " .. copy(handle.auth_url, "The URL"),
+      }
+      for _, l in ipairs(copy(handle.auth_url, "The URL")) do items[#items + 1] = "  " .. l end
+      vim.list_extend(items, {
         "  The sign-in finishes through a callback on localhost:1455: over SSH, forward",
         "  that port (ssh -L 1455:localhost:1455 …) or use :CodexLogin device instead.",
         "",
-      }
+      })
       if problem then table.insert(items, 3, { "  (could not open a browser: " .. problem .. ")", "CodexLoginHint" }) end
     end
     items[#items + 1] = { "  " .. SPINNER[st.frame or 1] .. " Waiting for the sign-in to finish…", "CodexLoginHint", status = true }

@@ -12,7 +12,10 @@ local M = {}
 ---@class codex.md.State
 ---@field fence {char: string, len: integer, lang: string}|nil the open fence, if any
 
----@alias codex.md.Span {[1]: integer, [2]: integer, [3]: string} 0-based start col, end col (exclusive), group
+--- 0-based start col, end col (exclusive), group (false: none); [4] conceals the range where the
+--- window conceals (the replacement character, "" to hide it); [5] is text drawn over the
+--- range (same width: a table's delimiter row drawn as a rule).
+---@alias codex.md.Span {[1]: integer, [2]: integer, [3]: string|false, [4]: string|nil, [5]: string|nil}
 
 --- What a line did to the fence state (the caller runs a code block's own parser on "close").
 ---@alias codex.md.Event "open"|"close"|nil
@@ -30,8 +33,16 @@ local DIFF = { diff = true, patch = true, udiff = true }
 ---@return boolean
 function M.is_diff(lang) return lang ~= nil and DIFF[lang] == true end
 
+local table_line -- (below)
+
 local function span(out, s, e, group)
   if e > s then out[#out + 1] = { s, e, group } end
+end
+
+-- Markers hidden where the window conceals (issue 9: markdown reads as markdown); the
+-- buffer keeps the text, so yanks and searches see markdown.
+local function hide(out, s, e, char)
+  if e > s then out[#out + 1] = { s, e, false, char or "" } end
 end
 
 local function word_char(c) return c ~= "" and c:find("^[%w]") ~= nil end
@@ -76,6 +87,8 @@ local function inline(line, first, last, out)
       end
       if k and k + #run - 1 <= last then
         span(out, j - 1, k + #run - 1, "CodexCode")
+        hide(out, j - 1, j - 1 + #run)
+        hide(out, k - 1, k - 1 + #run)
         next_i = k + #run
       else
         next_i = j + #run
@@ -86,6 +99,8 @@ local function inline(line, first, last, out)
       local k = closer(line, j, delim, last)
       if k then
         span(out, j - 1, k + #delim - 1, double and "CodexBold" or "CodexItalic")
+        hide(out, j - 1, j - 1 + #delim)
+        hide(out, k - 1, k - 1 + #delim)
         inline(line, j + #delim, k - 1, out) -- code or emphasis inside (e.g. **$ `cmd`**)
         next_i = k + #delim
       else
@@ -111,6 +126,27 @@ local function fence_of(line)
   if not run then return nil end
   if run:sub(1, 1) == "`" and rest:find("`", 1, true) then return nil end -- inline code, not a fence
   return run, rest
+end
+
+-- A table row ("| a | b |"): the pipes dim, drawn as box lines; the delimiter row
+-- ("|---|:--:|") drawn over as a rule. Returns true when the line is a delimiter row (no
+-- inline spans then). The columns are not aligned: a row is drawn as it is written.
+table_line = function(line, out)
+  if line:find("^%s*|[%s:|%-]*$") and line:find("-", 1, true) then
+    local lead = #line:match("^%s*")
+    local body = line:sub(lead + 1):gsub("%s+$", "")
+    local n = #body
+    local rule = body:gsub("()(.)", function(pos, c)
+      if c ~= "|" then return "─" end
+      return pos == 1 and "├" or pos == n and "┤" or "┼"
+    end)
+    out[#out + 1] = { lead, lead + n, "CodexTableRule", nil, rule }
+    return true
+  end
+  for p in line:gmatch("()|") do
+    if line:sub(p - 1, p - 1) ~= "\\" then out[#out + 1] = { p - 1, p, "CodexTablePipe", "│" } end
+  end
+  return false
 end
 
 -- Spans of a line inside a diff fence: the whole line, by its first characters.
@@ -143,6 +179,7 @@ function M.line(line, state)
     local run, rest = fence_of(line)
     if run and run:sub(1, 1) == f.char and #run >= f.len and rest:find("^%s*$") then
       span(out, 0, #line, "CodexFence")
+      hide(out, 0, #line)
       return out, M.START, "close"
     end
     -- Code is left plain (as the syntax file and tree-sitter markdown drew it): its own
@@ -154,6 +191,9 @@ function M.line(line, state)
   local run, rest = fence_of(line)
   if run then
     span(out, 0, #line, "CodexFence")
+    -- the marker run goes, the info word stays as a dim label ("lua")
+    local r0 = line:find(run, 1, true)
+    hide(out, 0, r0 - 1 + #run + #(rest:match("^%s*")))
     local lang = rest:match("^%s*([^%s`{]+)") or ""
     return out, { fence = { char = run:sub(1, 1), len = #run, lang = lang:lower() } }, "open"
   end
@@ -168,13 +208,20 @@ function M.line(line, state)
   -- The footer of a turn: "_— done · 1.2 s_", "_— interrupted_".
   if line:find("^_— .*_$") then
     span(out, 0, #line, "CodexFooter")
+    hide(out, 0, 1)
+    hide(out, #line - 1, #line)
     return out, state, nil
+  end
+  if line:find("^%s*|") then
+    local t = table_line(line, out)
+    if t then return out, state, nil end
   end
   local first = 1
   local quote = line:match("^%s*>+%s?()")
   if quote then
     span(out, 0, #line, "CodexQuote")
     span(out, 0, quote - 1, "CodexQuoteMarker")
+    for p in line:sub(1, quote - 1):gmatch("()>") do hide(out, p - 1, p, "▎") end
     first = quote
   end
   local bullet = line:match("^%s*[-*+]()%s", first) or line:match("^%s*%d+[.)]()%s", first)
@@ -197,7 +244,7 @@ end
 --- lines as {open row offset or nil (opened before these lines), close row offset, lang}.
 ---@param lines string[]
 ---@param state codex.md.State|nil
----@return {[1]: integer, [2]: integer, [3]: integer, [4]: string}[] spans, codex.md.State state, {open: integer|nil, close: integer, lang: string}[] closed
+---@return {[1]: integer, [2]: integer, [3]: integer, [4]: string|false, [5]: string|nil, [6]: string|nil}[] spans, codex.md.State state, {open: integer|nil, close: integer, lang: string}[] closed
 function M.lines(lines, state)
   local all, closed, open_at = {}, {}, nil
   state = state or M.START
@@ -205,7 +252,7 @@ function M.lines(lines, state)
     local lang = state.fence and state.fence.lang
     local spans, ev
     spans, state, ev = M.line(lines[r], state)
-    for _, s in ipairs(spans) do all[#all + 1] = { r - 1, s[1], s[2], s[3] } end
+    for _, s in ipairs(spans) do all[#all + 1] = { r - 1, s[1], s[2], s[3], s[4], s[5] } end
     if ev == "open" then
       open_at = r - 1
     elseif ev == "close" then

@@ -13,6 +13,9 @@ local hl = require("codex.ui.highlight")
 local ns = api.nvim_create_namespace("codex_chat")
 M.ns = ns
 
+--- The header lines the chat writes for who speaks, by role (codex.ui.highlight draws them).
+M.ROLES = { ["## You"] = "user", ["## You (steering)"] = "user", ["## You (queued)"] = "user", ["## Codex"] = "agent" }
+
 ---@class codex.Renderer
 ---@field buf integer
 ---@field blocks table<string, {mark: integer, header: integer, start_row: integer, lines: integer, fold: boolean}>
@@ -23,7 +26,9 @@ R.__index = R
 --- wiped it): it gives the renderer a new buffer with attach().
 ---@param buf integer
 --- opts.on_written (optional) is called after each write with the windows that follow the end.
----@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil, on_written: fun(wins: integer[])|nil}
+--- opts.on_behind (optional) is called, each time text is written at the end, with the
+--- windows that show the buffer but do not follow it (the cursor is above the end; maybe none).
+---@param opts {frame_ms: integer, fold_output_lines: integer, windows: fun(): integer[], ensure: fun()|nil, on_written: fun(wins: integer[])|nil, on_behind: fun(wins: integer[])|nil}
 ---@return codex.Renderer
 function M.new(buf, opts)
   hl.init()
@@ -99,25 +104,27 @@ local function buf_end(buf)
   return n - 1, #last
 end
 
---- Windows showing the buffer whose cursor is on the last line (they follow the output).
+--- Windows showing the buffer whose cursor is on the last line (they follow the output),
+--- and those whose cursor is above it (behind).
 function R:_followers()
-  local out = {}
+  local out, behind = {}, {}
   local n = api.nvim_buf_line_count(self.buf)
   for _, win in ipairs(self.opts.windows()) do
     if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == self.buf then
-      if api.nvim_win_get_cursor(win)[1] >= n then out[#out + 1] = win end
+      if api.nvim_win_get_cursor(win)[1] >= n then out[#out + 1] = win else behind[#behind + 1] = win end
     end
   end
-  return out
+  return out, behind
 end
 
-function R:_follow(wins)
+function R:_follow(wins, behind)
   local n = api.nvim_buf_line_count(self.buf)
   for _, win in ipairs(wins) do
     if api.nvim_win_is_valid(win) then pcall(api.nvim_win_set_cursor, win, { n, 0 }) end
   end
   -- (after every write: what the chat keeps below the end follows it)
   if self.opts.on_written then self.opts.on_written(wins) end
+  if behind and self.opts.on_behind then self.opts.on_behind(behind) end
 end
 
 --- Writes lines at the end of the buffer now (headers, finished blocks). Returns the first
@@ -129,7 +136,8 @@ function R:append_lines(lines)
   if not self:_live() then return 0 end
   local top = self.top and api.nvim_buf_get_extmark_by_id(self.buf, ns, self.top, {})[1]
   -- Writing above the end moves nobody to the end; the caller keeps the view (see begin_top).
-  local follow = top and {} or self:_followers()
+  local follow, behind = {}, nil
+  if not top then follow, behind = self:_followers() end
   local buf = self.buf
   set_modifiable(buf, true)
   local n = api.nvim_buf_line_count(buf)
@@ -147,7 +155,15 @@ function R:append_lines(lines)
   end
   set_modifiable(buf, false)
   hl.lines(buf, row, lines)
-  self:_follow(follow)
+  -- A write's first non-blank line is a role header when it is one of the chat's own; the
+  -- text after it (a user's message) never is, whatever it says.
+  for i, l in ipairs(lines) do
+    if l ~= "" then
+      if M.ROLES[l] then hl.role(buf, row + i - 1, M.ROLES[l], l) end
+      break
+    end
+  end
+  self:_follow(follow, behind)
   return row
 end
 
@@ -311,7 +327,7 @@ function R:flush(limit)
     self.order, self.pending = {}, {}
     return
   end
-  local follow = self:_followers()
+  local follow, behind = self:_followers()
   local buf = self.buf
   local left_order, left = {}, {}
   set_modifiable(buf, true)
@@ -345,7 +361,7 @@ function R:flush(limit)
   end
   set_modifiable(buf, false)
   self.order, self.pending = left_order, left
-  self:_follow(follow)
+  self:_follow(follow, behind)
   return #left_order > 0
 end
 
