@@ -229,6 +229,7 @@ describe("chat items over the wire (fake app-server)", function()
     sub:hide()
     -- the activity item links to the same thread: the open chat is shown again
     local _, arow = status_of(c.buf, "^%*%*⤷ agent tester started")
+    if not c:visible() then c:show() end -- (the agent's chat may have taken its window)
     api.nvim_set_current_win(c.win)
     api.nvim_win_set_cursor(c.win, { arow, 0 })
     api.nvim_feedkeys(api.nvim_replace_termcodes("<CR>", true, false, true), "x", false)
