@@ -48,6 +48,7 @@ local keymaps = {
   { "close", "q", "chat buffer: close the chat windows" },
   { "load_earlier", "gK", "chat buffer: load earlier turns of a resumed thread (|codex-history|)" },
   { "help", "g?", "chat and input: list the chat's keys in a float" },
+  { "open_agent", "<CR>", "chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)" },
   { "approval_choose", "<CR>", "approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)" },
   { "approval_next_file", "]f", "approval window: next file of a diff" },
   { "approval_prev_file", "[f", "approval window: previous file" },

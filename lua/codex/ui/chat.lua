@@ -14,6 +14,8 @@ local session = require("codex.session")
 local util = require("codex.ui.util")
 local bar = require("codex.ui.chat_bar")
 local history = require("codex.ui.chat_history")
+local links = require("codex.ui.chat_links")
+local progress = require("codex.ui.chat_progress")
 
 local M = {}
 
@@ -124,6 +126,7 @@ function Chat:_make_chat_buf()
   map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
+  links.attach(self, buf, k.open_agent) -- <CR> on a sub-agent's item opens its thread
   for _, key in ipairs(TYPE_KEYS) do
     map(buf, "n", key, function() self:focus_input() end, "type in the input")
   end
@@ -511,7 +514,7 @@ function Chat:item_started(item, turn_id, id)
   local r = self.renderer
   id = id or self:_item_id(item, turn_id, false)
   if r.blocks[id] then return end
-  local o = items.open(item, { display_path = display_path, first_in_turn = self:_header_due(item, turn_id) })
+  local o = items.open(item, { display_path = display_path, first_in_turn = self:_header_due(item, turn_id), cwd = self.cwd })
   if o.before then r:append_lines(o.before) end
   if o.plain then
     -- (an older turn going in above is never the echo of a message just sent)
@@ -540,6 +543,8 @@ function Chat:item_started(item, turn_id, id)
   else
     r:open_block(id, o.lines, opts)
   end
+  if o.body then r:append(id, o.body) end -- (a tool's arguments)
+  links.note(self, id, o)
   self.live[id] = { type = str(item.type) }
   local early = self.early_state[id]
   if early ~= nil then
@@ -567,6 +572,7 @@ function Chat:item_completed(item, turn_id)
   })
   if c.later_done then self.changes_later[id] = nil end
   for _, text in ipairs(c.append or {}) do r:append(id, text) end
+  links.note(self, id, c)
   if c.flush then r:flush() end
   if c.status then self:_status(id, c.status) end
   if c.fold then r:fold(id, c.fold) end
@@ -616,6 +622,9 @@ function Chat:on_event(msg)
   elseif m == "item/agentMessage/delta" or m == "item/commandExecution/outputDelta"
       or m == "item/reasoning/summaryTextDelta" or m == "item/reasoning/textDelta" or m == "item/plan/delta" then
     self:_stream(p.itemId, str(p.delta))
+  elseif m == "item/mcpToolCall/progress" or m == "item/commandExecution/terminalInteraction"
+      or m == "item/fileChange/patchUpdated" then
+    progress.update(self, m, p) -- (the item's status, or its files, in place)
   elseif m == "item/reasoning/summaryPartAdded" then
     local b = p.itemId ~= nil and r.blocks[p.itemId]
     if b and not b.empty then r:append(p.itemId, "\n\n") end
