@@ -95,6 +95,15 @@ local function resume_paged(id)
   end)
 end
 
+--- Shows a thread's chat: the open one, else the thread resumed with its newest turns (as
+--- :Codex resume does; a sub-agent's item in the chat opens its thread this way too).
+---@param id string
+function M.open_thread(id)
+  local existing = chat_mod().find(id)
+  if existing then return existing:show() end
+  resume_paged(id)
+end
+
 local function picker() return require("codex.ui.thread_picker") end
 
 --- Sends a prompt to the current chat: a new one when there is none for this directory (or

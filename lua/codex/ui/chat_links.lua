@@ -37,39 +37,10 @@ function M.at(chat, row)
   return nil
 end
 
---- The newest turns of a page (newest first) oldest first, as a chat renders them.
-local function oldest_first(turns)
-  local out = {}
-  for i = #turns, 1, -1 do out[#out + 1] = turns[i] end
-  return out
-end
-
---- Opens the chat of a thread: the open one, else the thread resumed with its newest turns
---- (a server without paging: the whole thread).
+--- Opens the chat of a thread (codex.commands.open_thread: the open one, else resumed).
 ---@param thread_id string
 function M.open_thread(thread_id)
-  local chat_mod = require("codex.ui.chat")
-  local existing = chat_mod.find(thread_id)
-  if existing then return existing:show() end
-  local ok, client = pcall(require("codex.session").client)
-  if not ok then return util.notify(util.err_text(client), vim.log.levels.ERROR) end
-  local function open(thread, turns, cursor)
-    local cwd = type(thread.info.cwd) == "string" and thread.info.cwd or nil
-    chat_mod.open({ thread = thread, turns = turns or {}, cursor = cursor, cwd = cwd })
-  end
-  local limit = require("codex.config").get().chat.history_turns
-  client:thread_resume(thread_id, { exclude_turns = true, initial_turns_page = { limit = limit, items_view = "full" } },
-    function(err, thread)
-      if not err and thread.initial_page then
-        return open(thread, oldest_first(thread.initial_page.turns), thread.initial_page.next_cursor)
-      end
-      client:thread_resume(thread_id, nil, function(rerr, plain)
-        if rerr then
-          return util.notify("could not open the agent's thread: " .. util.err_text(rerr), vim.log.levels.ERROR)
-        end
-        open(plain, type(plain.info.turns) == "table" and plain.info.turns or {})
-      end)
-    end)
+  require("codex.commands").open_thread(thread_id)
 end
 
 --- The key's action at the cursor: the linked thread whose id is on the cursor's line, the
