@@ -117,7 +117,8 @@ end
 
 --- Calls fn(params, msg) for each event of this method ("*" for all), first for those the
 --- turn still holds (all of them when this is its first consumer). Returns an unsubscribe
---- function.
+--- function. When the turn can no longer end (the app-server died, the client was closed),
+--- the last event is `codex/closed` with params.error (a codex.Error), not turn/completed.
 ---@param method string
 ---@param fn fun(params: table, msg: table)
 ---@return fun()

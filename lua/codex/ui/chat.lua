@@ -640,6 +640,11 @@ function Chat:on_event(msg)
     bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
+  elseif m == "codex/closed" then
+    -- the app-server died (or the client was closed) mid-turn: the turn ends here, failed
+    local e = type(p.error) == "table" and p.error or {}
+    self:turn_completed({ id = self.turn and self.turn.id, status = "failed",
+      error = { message = "the turn ended with the app-server: " .. err_text(e) } })
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
