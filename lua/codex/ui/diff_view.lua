@@ -115,10 +115,10 @@ end
 --- The git repository's root above dir (a .git directory or, in a worktree, a .git file).
 local function git_root(dir)
   local d = vim.fn.finddir(".git", dir .. ";")
-  local f = d == "" and vim.fn.findfile(".git", dir .. ";") or ""
-  local hit = d ~= "" and d or f
-  if hit == "" then return nil end
-  return vim.fn.fnamemodify(hit, ":p:h:h"):gsub("/+$", "") -- (":p" of a directory ends in "/")
+  if d ~= "" then return (vim.fn.fnamemodify(d, ":p"):gsub("/+$", ""):gsub("/[^/]*$", "")) end
+  local f = vim.fn.findfile(".git", dir .. ";")
+  if f ~= "" then return vim.fn.fnamemodify(f, ":p:h") end
+  return nil
 end
 
 --- A path of a diff as a file name: absolute as it is; else under the repository's root
