@@ -337,6 +337,32 @@ function M.complete_args.review(arglead, words)
   return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, cands)
 end
 
+--- The current chat's newest turn diff (notifying when there is none).
+local function chat_diff()
+  local c = chat_mod().current()
+  local d = c and c.last_diff
+  if not d or d.diff == "" then
+    notify(c and "no turn of this chat changed files yet" or "no chat yet (:Codex opens one)", vim.log.levels.WARN)
+    return nil
+  end
+  return c, d.diff
+end
+
+--- :Codex diff: the current (or last) turn's diff of the current chat in a diff buffer.
+function M.sub.diff()
+  local c, diff = chat_diff()
+  if not c then return end
+  require("codex.ui.diff_view").open(diff, { name = c.thread_id or c.key, cwd = c.cwd })
+end
+
+--- :Codex changes: that diff's hunks in the quickfix list ("Codex changes").
+function M.sub.changes()
+  local c, diff = chat_diff()
+  if not c then return end
+  local n, err = require("codex.ui.diff_view").quickfix(diff, c.cwd)
+  if not n then notify("the turn's diff could not be read: " .. tostring(err), vim.log.levels.WARN) end
+end
+
 function M.sub.logout()
   require("codex.ui.login").logout()
 end

@@ -48,7 +48,10 @@ local keymaps = {
   { "close", "q", "chat buffer: close the chat windows" },
   { "load_earlier", "gK", "chat buffer: load earlier turns of a resumed thread (|codex-history|)" },
   { "help", "g?", "chat and input: list the chat's keys in a float" },
-  { "open_agent", "<CR>", "chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)" },
+  { "open_agent", "<CR>", "chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|),"
+    .. " or the changed file as open_file does" },
+  { "open_file", "gf", "chat buffer: on a file change, open the file at its first hunk (in its diff: at the line"
+    .. " under the cursor; |codex-diff|)" },
   { "approval_choose", "<CR>", "approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)" },
   { "approval_next_file", "]f", "approval window: next file of a diff" },
   { "approval_prev_file", "[f", "approval window: previous file" },

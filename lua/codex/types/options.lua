@@ -58,7 +58,8 @@
 ---@field close string|false chat buffer: close the chat windows
 ---@field load_earlier string|false chat buffer: load earlier turns of a resumed thread (|codex-history|)
 ---@field help string|false chat and input: list the chat's keys in a float
----@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)
+---@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|), or the changed file as open_file does
+---@field open_file string|false chat buffer: on a file change, open the file at its first hunk (in its diff: at the line under the cursor; |codex-diff|)
 ---@field approval_choose string|false approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)
 ---@field approval_next_file string|false approval window: next file of a diff
 ---@field approval_prev_file string|false approval window: previous file

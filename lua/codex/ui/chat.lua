@@ -41,6 +41,7 @@ local counter = 0
 ---@field model string|nil
 ---@field effort string|nil
 ---@field tokens table|nil last token usage
+---@field last_diff {turn_id: string, diff: string}|nil the newest turn's aggregated diff (turn/diff/updated; for a stored turn, from its file changes)
 local Chat = {}
 Chat.__index = Chat
 -- Its other methods live with what they do: windows, the bar, stored history.
@@ -126,7 +127,8 @@ function Chat:_make_chat_buf()
   map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
-  links.attach(self, buf, k.open_agent) -- <CR> on a sub-agent's item opens its thread
+  -- <CR> on a sub-agent's item opens its thread; <CR> and gf on a file change open the file
+  links.attach(self, buf, k.open_agent, k.open_file)
   for _, key in ipairs(TYPE_KEYS) do
     map(buf, "n", key, function() self:focus_input() end, "type in the input")
   end
@@ -545,6 +547,7 @@ function Chat:item_started(item, turn_id, id)
   end
   if o.body then r:append(id, o.body) end -- (a tool's arguments)
   links.note(self, id, o)
+  links.note_files(self, id, item)
   self.live[id] = { type = str(item.type) }
   local early = self.early_state[id]
   if early ~= nil then
@@ -573,6 +576,7 @@ function Chat:item_completed(item, turn_id)
   if c.later_done then self.changes_later[id] = nil end
   for _, text in ipairs(c.append or {}) do r:append(id, text) end
   links.note(self, id, c)
+  links.note_files(self, id, item)
   if c.flush then r:flush() end
   if c.status then self:_status(id, c.status) end
   if c.fold then r:fold(id, c.fold) end
@@ -645,6 +649,9 @@ function Chat:on_event(msg)
     local e = type(p.error) == "table" and p.error or {}
     self:turn_completed({ id = self.turn and self.turn.id, status = "failed",
       error = { message = "the turn ended with the app-server: " .. err_text(e) } })
+  elseif m == "turn/diff/updated" then
+    -- the turn's whole diff so far: the latest one is the chat's (:Codex diff, changes)
+    if type(p.diff) == "string" then self.last_diff = { turn_id = val(p.turnId), diff = p.diff } end
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
@@ -660,7 +667,9 @@ function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
   self:_abandon(str(turn.status))
-  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"))
+  local d = self.last_diff
+  local changed = d and d.turn_id ~= nil and d.turn_id == val(turn.id) and require("codex.ui.diff_view").summary(d.diff) or nil
+  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"), changed)
   -- One blank line above the footer, also after an answer that ended with a newline.
   if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
     table.remove(footer, 1)
