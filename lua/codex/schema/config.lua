@@ -55,6 +55,13 @@ local keymaps = {
   { "approval_choose", "<CR>", "approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)" },
   { "approval_next_file", "]f", "approval window: next file of a diff" },
   { "approval_prev_file", "[f", "approval window: previous file" },
+  { "approval_next_hunk", "]h", "approval window: next hunk of a diff (|codex-approval-hunks|)" },
+  { "approval_prev_hunk", "[h", "approval window: previous hunk" },
+  { "approval_toggle_hunk", "<Tab>", "approval window: accept or reject the hunk under the cursor" },
+  { "approval_accept_hunk", "a", "approval window: accept the hunk under the cursor, go to the next" },
+  { "approval_reject_hunk", "r", "approval window: reject the hunk under the cursor, go to the next" },
+  { "approval_accept_all", "A", "approval window: accept every hunk" },
+  { "approval_reject_all", "R", "approval window: reject every hunk" },
   { "approval_back", "<Esc>", "approval window: go back without answering" },
   { "login_cancel", "q", "login window: cancel the login" },
 }

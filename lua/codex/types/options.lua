@@ -63,6 +63,13 @@
 ---@field approval_choose string|false approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)
 ---@field approval_next_file string|false approval window: next file of a diff
 ---@field approval_prev_file string|false approval window: previous file
+---@field approval_next_hunk string|false approval window: next hunk of a diff (|codex-approval-hunks|)
+---@field approval_prev_hunk string|false approval window: previous hunk
+---@field approval_toggle_hunk string|false approval window: accept or reject the hunk under the cursor
+---@field approval_accept_hunk string|false approval window: accept the hunk under the cursor, go to the next
+---@field approval_reject_hunk string|false approval window: reject the hunk under the cursor, go to the next
+---@field approval_accept_all string|false approval window: accept every hunk
+---@field approval_reject_all string|false approval window: reject every hunk
 ---@field approval_back string|false approval window: go back without answering
 ---@field login_cancel string|false login window: cancel the login
 

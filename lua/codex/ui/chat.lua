@@ -256,6 +256,12 @@ function Chat:_attach_approvals()
       if vim.in_fast_event() then return vim.schedule(function() self:_item_state(item_id, state) end) end
       self:_item_state(item_id, state)
     end,
+    -- The per-hunk approval tells the agent, in the running turn, which hunks it applied.
+    steer = function(text, cb)
+      if self.state ~= "running" or not self.turn then return cb("the turn is not running") end
+      self:echo_user(text, "steer")
+      self.turn:steer(text, function(err) cb(err and err_text(err) or nil) end)
+    end,
   }
   require("codex.ui.approval").attach(self.thread_id, self.approval_host)
 end
