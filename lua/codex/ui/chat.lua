@@ -238,6 +238,7 @@ function Chat:set_thread(thread)
   self:apply_names() -- codex://thread/<title> (<short id>)
   self:watch_name()
   self:_attach_approvals()
+  require("codex.ui.notices").attach(thread.client) -- (warnings for this thread come as lines here)
 end
 
 --- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
@@ -640,6 +641,8 @@ function Chat:on_event(msg)
     bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
+  elseif m == "model/rerouted" then
+    require("codex.ui.notices").rerouted(self, p)
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
