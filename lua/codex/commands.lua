@@ -123,9 +123,13 @@ end
 
 M.sub = {}
 
+--- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
+--- command line split, words[1] = "Codex").
+M.complete_args = {}
+
 --- What a subcommand does with the words after it: "prompt" (sent), "name"; nil: nothing,
 --- so more words (or a selection) make the whole line a prompt instead (M.codex).
-M.takes = { new = "prompt", rename = "name", review = "target" }
+M.takes = { new = "prompt", rename = "name", review = "target", mode = "mode", plan = "on|off", mcp = "action" }
 
 --- :Codex new [prompt]: a new chat; the words (and a selection) after it are its first message.
 function M.sub.new(args, opts)
@@ -253,6 +257,43 @@ function M.sub.model()
   end)
 end
 
+--- The chat a mode applies to: the current one, else a new one for this directory (its
+--- first message then starts in that mode).
+local function mode_chat()
+  local cm = chat_mod()
+  local c = cm.current()
+  if c and not c.removed then return c end
+  return cm.open({ cwd = vim.fn.getcwd(), show = false })
+end
+
+--- :Codex mode [read-only|agent|full]: the chat's approval/sandbox mode (codex.ui.modes);
+--- full access is confirmed first.
+function M.sub.mode(args)
+  if args and #args > 1 then return notify("usage: :Codex mode [read-only|agent|full]", vim.log.levels.WARN) end
+  require("codex.ui.modes").choose(mode_chat(), args and args[1])
+end
+
+function M.complete_args.mode(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "agent", "full", "read-only" })
+end
+
+--- :Codex plan [on|off]: plan mode for the chat's next turns (toggles without a word).
+function M.sub.plan(args)
+  local word = args and args[1]
+  if (args and #args > 1) or (word and word ~= "on" and word ~= "off") then
+    return notify("usage: :Codex plan [on|off]", vim.log.levels.WARN)
+  end
+  local on = nil
+  if word then on = word == "on" end
+  require("codex.ui.modes").plan(mode_chat(), on)
+end
+
+function M.complete_args.plan(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "off", "on" })
+end
+
 function M.sub.status()
   local c = chat_mod().current()
   local lines = {}
@@ -274,7 +315,8 @@ function M.sub.status()
         for _, k in ipairs({ "primary", "secondary" }) do
           local w = rl.rateLimits[k]
           if type(w) == "table" then
-            lines[#lines + 1] = ("rate limit (%s min): %s%% used"):format(tostring(w.windowDurationMins), tostring(w.usedPercent))
+            local reset = type(w.resetsAt) == "number" and (", resets " .. os.date("%Y-%m-%d %H:%M", w.resetsAt)) or ""
+            lines[#lines + 1] = ("rate limit (%s min): %s%% used%s"):format(tostring(w.windowDurationMins), tostring(w.usedPercent), reset)
           end
         end
       end
@@ -305,9 +347,6 @@ function M.sub.review(args)
   c:start_review(target)
 end
 
---- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
---- command line split, words[1] = "Codex").
-M.complete_args = {}
 
 --- Lines of a git command in the current directory ({} outside a repository).
 local function git_lines(cmd)

@@ -414,7 +414,8 @@ function Chat:start_turn(text, from_queue, start)
       self:render_error(err)
       return bar.redraw()
     end
-    start = start or function(cb) self.thread:turn(text, { model = self.model, effort = self.effort }, cb) end
+    -- (model, effort, and the mode and plan mode the chat chose: codex.ui.modes)
+    start = start or function(cb) self.thread:turn(text, require("codex.ui.modes").turn_options(self), cb) end
     start(function(terr, turn)
       if terr then
         self.state = "idle"

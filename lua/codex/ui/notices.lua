@@ -108,6 +108,13 @@ handlers["thread/status/changed"] = function(st, p)
   if chat then return M.to_chat(chat, "the app-server reports an error in this thread; the next message may fail", "System error") end
 end
 
+handlers["thread/settings/updated"] = function(_, p)
+  local chat = chat_of(str(p.threadId))
+  if not chat or type(p.threadSettings) ~= "table" then return end
+  chat.server_settings = p.threadSettings -- (what the bar's mode and plan words come from)
+  require("codex.ui.chat_bar").redraw()
+end
+
 handlers["account/rateLimits/updated"] = function(st, p)
   if type(p.rateLimits) ~= "table" then return end
   st.rate_limits = p.rateLimits
