@@ -294,6 +294,23 @@ function M.complete_args.plan(arglead, words)
   return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "off", "on" })
 end
 
+--- :Codex mcp [reload | login {server}]: the MCP servers (codex.ui.mcp).
+function M.sub.mcp(args)
+  local mcp = require("codex.ui.mcp")
+  local c = chat_mod().current()
+  local cl = (c and c.thread and c.thread.client) or client()
+  local word = args and args[1]
+  if word == nil then return mcp.open(cl, c and c.thread_id) end
+  if word == "reload" and #args == 1 then return mcp.reload(cl) end
+  if word == "login" and #args == 2 then return mcp.login(cl, args[2], c and c.thread_id) end
+  notify("usage: :Codex mcp [reload | login {server}]", vim.log.levels.WARN)
+end
+
+function M.complete_args.mcp(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "login", "reload" })
+end
+
 function M.sub.status()
   local c = chat_mod().current()
   local lines = {}

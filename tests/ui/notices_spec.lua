@@ -92,9 +92,99 @@ describe("notices (fake app-server)", function()
       ui.text(chat.buf))
   end)
 
-  it("rate limits are kept per client for the bar", function()
-    emit("account/rateLimits/updated", { rateLimits = { primary = { usedPercent = 42, windowDurationMins = 300 } } })
+  it("rate limits: use and reset time in the bar and the statusline", function()
+    local reset = os.time() + 3600
+    emit("account/rateLimits/updated", { rateLimits = {
+      primary = { usedPercent = 42, windowDurationMins = 300, resetsAt = reset },
+      secondary = { usedPercent = 7, windowDurationMins = 10080, resetsAt = reset + 86400 * 3 },
+    } })
     env.wait(function() return require("codex.ui.notices").rate_limits(client) end, "the rate limits", T)
-    expect.eq(require("codex.ui.notices").rate_limits(client).primary.usedPercent, 42)
+    local want = "5h limit 42%, resets " .. os.date("%H:%M", reset)
+    expect.truthy(chat:status_text():find(want, 1, true), chat:status_text())
+    chat:show()
+    expect.truthy(require("codex").statusline():find(want, 1, true), require("codex").statusline())
+    local bar = require("codex.ui.chat_bar")
+    expect.eq(bar.limit_text({ secondary = { usedPercent = 90, windowDurationMins = 10080, resetsAt = reset + 86400 * 3 } }),
+      "1w limit 90%, resets " .. os.date("%b %d", reset + 86400 * 3))
+    expect.eq(bar.limit_text({ primary = vim.NIL }), nil)
+  end)
+
+  describe(":Codex mcp", function()
+    local real_select, real_open = vim.ui.select, require("codex.ui.util").open_url
+    after_each(function()
+      vim.ui.select = real_select
+      require("codex.ui.util").open_url = real_open
+    end)
+    local function can(method, result)
+      client:request("fake/canned", { method = method, result = result })
+    end
+    local SERVERS = {
+      data = {
+        { name = "search", authStatus = "unsupported", runtimeStatus = "connected", resources = {}, resourceTemplates = {},
+          tools = { find = { name = "find", description = "Finds things\nmore", inputSchema = {} },
+                    ask = { name = "ask", inputSchema = {} } } },
+        { name = "tracker", authStatus = "notLoggedIn", runtimeStatus = "authenticationRequired", resources = {},
+          resourceTemplates = {}, tools = {} },
+      },
+      nextCursor = vim.NIL,
+    }
+
+    it("lists the servers with their state and tools; a server's tools are shown", function()
+      can("mcpServerStatus/list", SERVERS)
+      notes.clear()
+      local shown = {}
+      vim.ui.select = function(items, opts, cb)
+        local lines = {}
+        for i, x in ipairs(items) do lines[i] = opts.format_item and opts.format_item(x) or x end
+        shown[#shown + 1] = lines
+        if #shown == 1 then return cb(items[1]) end -- "search"
+        cb(items[1]) -- "Show tools (2)"
+      end
+      vim.cmd("Codex mcp")
+      env.wait(function() return notes.find("MCP server search: 2 tools") end, "the tool list", T)
+      expect.eq(shown[1][1], "search — connected · 2 tools")
+      expect.match(shown[1][2], "^tracker — authenticationRequired · notLoggedIn · 0 tools — needs a login")
+      expect.eq(shown[1][3], "Reload MCP servers")
+      expect.same(shown[2], { "Show tools (2)", "Reload MCP servers" }, "no login for a server without OAuth")
+      expect.match(notes.find("2 tools").msg, "\n  ask\n  find  Finds things$")
+    end)
+
+    it("logs in to a server that needs it: the authorization URL is opened", function()
+      can("mcpServerStatus/list", SERVERS)
+      can("mcpServer/oauth/login", { authorizationUrl = "https://auth.example/authorize?x=1", loginId = "l1" })
+      local opened
+      require("codex.ui.util").open_url = function(url) opened = url end
+      local n = 0
+      vim.ui.select = function(items, _, cb)
+        n = n + 1
+        if n == 1 then return cb(items[2]) end -- "tracker"
+        for _, a in ipairs(items) do if a == "Log in (OAuth)" then return cb(a) end end
+        cb(nil)
+      end
+      vim.cmd("Codex mcp")
+      env.wait(function() return opened end, "the browser", T)
+      expect.eq(opened, "https://auth.example/authorize?x=1")
+      emit("mcpServer/oauthLogin/completed", { name = "tracker", success = true, loginId = "l1" })
+      env.wait(function() return notes.find('MCP server "tracker": logged in') end, "the login's end", T)
+      local st = client:request("fake/stats")
+      expect.truthy(vim.tbl_contains(st.received, "mcpServer/oauth/login"))
+    end)
+
+    it(":Codex mcp reload asks the server to reload", function()
+      can("config/mcpServer/reload", {})
+      notes.clear()
+      vim.cmd("Codex mcp reload")
+      env.wait(function() return notes.find("MCP servers reloaded") end, "the reload", T)
+      expect.truthy(vim.tbl_contains(client:request("fake/stats").received, "config/mcpServer/reload"))
+    end)
+
+    it(":checkhealth codex lists the failing MCP servers", function()
+      can("mcpServerStatus/list", SERVERS)
+      vim.cmd("silent checkhealth codex")
+      local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+      pcall(vim.cmd, "bwipe!")
+      expect.match(text, "MCP server tracker: needs a login")
+      expect.falsy(text:find("MCP server search:", 1, true), "a working server is no warning")
+    end)
   end)
 end)
