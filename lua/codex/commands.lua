@@ -222,6 +222,36 @@ function M.sub.stop()
   if c then c:stop() else notify("no chat") end
 end
 
+--- Writes codex's default model (and effort) to its config.toml (config/value/write).
+local function save_model(model, effort)
+  local writes = { { "model", model } }
+  if effort then writes[2] = { "model_reasoning_effort", effort } end
+  local function write(i)
+    if not writes[i] then
+      return notify(("saved as codex's default: model %s%s"):format(model, effort and (", effort " .. effort) or ""))
+    end
+    client():request("config/value/write", { keyPath = writes[i][1], value = writes[i][2], mergeStrategy = "replace" }, nil,
+      function(err)
+        if err then return notify("could not save the default: " .. err_text(err), vim.log.levels.WARN) end
+        write(i + 1)
+      end)
+  end
+  write(1)
+end
+
+--- After :Codex model: for this session only, or saved as codex's default (asked).
+---@param model string
+---@param effort string|nil
+function M.offer_save(model, effort)
+  local session_only, save = "For this session", "Save as the default (codex's config.toml)"
+  vim.ui.select({ session_only, save }, {
+    prompt = "Keep " .. model .. (effort and (" (" .. effort .. ")") or ""),
+    format_item = function(x) return x end,
+  }, function(choice)
+    if choice == save then save_model(model, effort) end
+  end)
+end
+
 function M.sub.model()
   client():models(nil, function(err, models)
     if err then return notify("model/list failed: " .. err_text(err), vim.log.levels.ERROR) end
@@ -244,6 +274,7 @@ function M.sub.model()
         if c then c.model, c.effort = m.id, effort end
         notify(("model %s%s for the next turns"):format(m.id, effort and (", effort " .. effort) or ""))
         pcall(vim.cmd, "redrawstatus!")
+        M.offer_save(m.id, effort)
       end
       if #efforts == 0 then return apply(nil) end
       vim.ui.select(efforts, {

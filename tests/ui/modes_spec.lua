@@ -115,6 +115,41 @@ describe("modes", function()
     expect.falsy(c:status_text():find("· plan", 1, true))
   end)
 
+  it(":Codex model asks whether to keep the choice for the session or save it as codex's default", function()
+    local cap = notes()
+    local function config_toml()
+      local f = assert(io.open(env.home .. "/config.toml"))
+      local t = f:read("*a")
+      f:close()
+      return t
+    end
+    local before = config_toml()
+    expect.falsy(before:find("model_reasoning_effort", 1, true), "(no default effort yet)")
+    local answer = "For this session"
+    local save_prompt
+    vim.ui.select = function(items, opts, cb)
+      if opts.prompt == "Codex model" then
+        for _, m in ipairs(items) do if m.id == "mock-model" then return cb(m) end end
+      elseif opts.prompt == "Reasoning effort" then
+        for _, e in ipairs(items) do if e.reasoningEffort == "low" then return cb(e) end end
+      else
+        save_prompt = items
+        for _, x in ipairs(items) do if x:find(answer, 1, true) then return cb(x) end end
+      end
+      cb(nil)
+    end
+    vim.cmd("Codex model")
+    env_lib.wait(function() return save_prompt end, "the save question", 10000)
+    env_lib.settle()
+    expect.eq(config_toml(), before, "the session's choice writes nothing")
+    answer = "Save as the default"
+    vim.cmd("Codex model")
+    env_lib.wait(function() return cap.find("saved as codex's default") end, "the save", 10000)
+    local toml = config_toml()
+    expect.match(toml, '^model = "mock%-model"')
+    expect.match(toml, 'model_reasoning_effort = "low"')
+  end)
+
   it("without permission profiles a mode is a sandbox policy with its approval policy", function()
     local o = modes.turn_options({ mode = "full", model = "m" })
     expect.same(o.sandbox_policy, { type = "dangerFullAccess" })
