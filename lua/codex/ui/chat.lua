@@ -670,7 +670,11 @@ function Chat:turn_completed(turn)
     self.echo = {}
   end
   bar.redraw()
-  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  local e = type(turn.error) == "table" and turn.error or {}
+  events.emit("TurnCompleted", {
+    thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status), name = self:title(),
+    error = str(turn.status) == "failed" and (str(e.message) or "the turn failed") or nil,
+  })
   self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end

@@ -277,19 +277,24 @@ end
 
 local ENDS = { completed = "is done", interrupted = "was interrupted", failed = "failed" }
 
---- A turn ended: if the user cannot be watching (the chat is hidden, or focus is in another
---- window), a notification says so, naming the chat (Chat:title, never the thread id).
+--- A turn ended: if the user cannot be watching (the chat is hidden, focus is in another
+--- window, or Neovim has no focus), a notification says so, naming the chat (Chat:title,
+--- never the thread id); the terminal is told too when `notify.terminal` / `notify.bell` say
+--- "always" (codex.ui.notify).
 ---@param turn table the turn/completed turn
 function Chat:announce_end(turn)
   local cur = api.nvim_get_current_win()
-  if self:visible() and (cur == self.win or cur == self.input_win) then return end
+  local tell = require("codex.ui.notify")
+  if tell.focused() and self:visible() and (cur == self.win or cur == self.input_win) then return end
   local status = type(turn) == "table" and turn.status
   local what = ENDS[status] or ENDS.completed
   local err = type(turn) == "table" and type(turn.error) == "table" and type(turn.error.message) == "string" and turn.error.message
   local msg = ("%s %s%s"):format(self:title() and ("%q"):format(self:title()) or "the chat", what,
     (status == "failed" and err) and (": " .. short(err, 80)) or "")
+  local body = msg
   msg = msg .. (self:visible() and "" or " (:Codex resume shows it)")
   require("codex.ui.util").notify(msg, status == "failed" and vim.log.levels.WARN or vim.log.levels.INFO)
+  tell.terminal("turn", "Codex", body)
 end
 
 return M

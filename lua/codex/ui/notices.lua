@@ -140,6 +140,7 @@ function M.attach(client)
   if state[client] then return state[client] end
   local st = { seen = {}, mcp = {}, thread_status = {} }
   state[client] = st
+  require("codex.ui.notify").watch() -- (focus and approvals: from the first client on)
   for _, method in ipairs(M.METHODS) do
     client:on(method, function(p)
       -- (callbacks may come in a fast event: buffers and notify need the main loop)
