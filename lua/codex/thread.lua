@@ -56,7 +56,8 @@ end
 ---@field output_schema table|nil a JSON schema for the final answer (this turn only)
 ---@field personality string|nil
 ---@field service_tier string|nil
----@field collaboration_mode table|nil
+---@field collaboration_mode table|nil {mode = "plan"|"default", settings = {model, reasoning_effort, developer_instructions}} (collaborationMode/list)
+---@field permissions string|nil a permission profile id (permissionProfile/list: ":read-only", ":workspace", ":danger-full-access"); not with sandbox_policy
 ---@field timeout_ms number|nil for the turn/start request
 
 --- Starts a turn and returns it once the server accepted it (its events stream on).

@@ -32,6 +32,12 @@ local rows = {
   { "chat.history_turns", "number", default = 20, min = 1,
     doc = "a resumed or forked chat shows this many newest turns; earlier ones load this many at a time"
       .. " (|codex-history|)" },
+  { "notify", "table" },
+  { "notify.terminal", "string", default = "approvals", enum = { "never", "approvals", "always" },
+    doc = "a terminal notification (OSC 9 / OSC 777, through tmux) when a turn waits for your approval"
+      .. " (\"always\": also when one ends) while its chat is hidden or Neovim has no focus (|codex-notify|)" },
+  { "notify.bell", "string", default = "approvals", enum = { "never", "approvals", "always" },
+    doc = "the terminal's bell, for the same events" },
   { "keymaps", "table", unknown = "is not a known keymap", collapse = true,
     doc = "see |codex-keymaps|; false disables one" },
   { "login", "table" },

@@ -36,6 +36,7 @@
 ---@field approval_policy "untrusted"|"on-request"|"never"|table ask before commands and file changes
 ---@field auto_approve {commands: string[]|boolean|nil, file_changes: string[]|boolean|nil}|false or { commands = {patterns}, file_changes = {patterns} }: accepted without a prompt
 ---@field chat codex.Config.chat
+---@field notify codex.Config.notify
 ---@field keymaps codex.Config.keymaps see |codex-keymaps|; false disables one
 ---@field login codex.Config.login
 
@@ -48,6 +49,10 @@
 ---@field fold_output_lines number longer command output is folded
 ---@field frame_ms number at most one render per chat per frame
 ---@field history_turns number a resumed or forked chat shows this many newest turns; earlier ones load this many at a time (|codex-history|)
+
+---@class codex.Config.notify
+---@field terminal "never"|"approvals"|"always" a terminal notification (OSC 9 / OSC 777, through tmux) when a turn waits for your approval ("always": also when one ends) while its chat is hidden or Neovim has no focus (|codex-notify|)
+---@field bell "never"|"approvals"|"always" the terminal's bell, for the same events
 
 ---@class codex.Config.keymaps
 ---@field send string|false input buffer, normal mode: send (steers a running turn)

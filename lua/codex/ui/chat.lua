@@ -240,6 +240,7 @@ function Chat:set_thread(thread)
   self:apply_names() -- codex://thread/<title> (<short id>)
   self:watch_name()
   self:_attach_approvals()
+  require("codex.ui.notices").attach(thread.client) -- (warnings for this thread come as lines here)
 end
 
 --- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
@@ -421,7 +422,8 @@ function Chat:start_turn(text, from_queue, start)
       self:render_error(err)
       return bar.redraw()
     end
-    start = start or function(cb) self.thread:turn(text, { model = self.model, effort = self.effort }, cb) end
+    -- (model, effort, and the mode and plan mode the chat chose: codex.ui.modes)
+    start = start or function(cb) self.thread:turn(text, require("codex.ui.modes").turn_options(self), cb) end
     start(function(terr, turn)
       if terr then
         self.state = "idle"
@@ -658,6 +660,8 @@ function Chat:on_event(msg)
   elseif m == "turn/diff/updated" then
     -- the turn's whole diff so far: the latest one is the chat's (:Codex diff, changes)
     if type(p.diff) == "string" then self.last_diff = { turn_id = val(p.turnId), diff = p.diff } end
+  elseif m == "model/rerouted" then
+    require("codex.ui.notices").rerouted(self, p)
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
@@ -686,7 +690,11 @@ function Chat:turn_completed(turn)
     self.echo = {}
   end
   bar.redraw()
-  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  local e = type(turn.error) == "table" and turn.error or {}
+  events.emit("TurnCompleted", {
+    thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status), name = self:title(),
+    error = str(turn.status) == "failed" and (str(e.message) or "the turn failed") or nil,
+  })
   self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end

@@ -736,6 +736,15 @@ end
 ---@return string
 function M.error_line(message) return "> **Error:** " .. one_line(message) end
 
+--- A warning from the server about this thread (or the whole session), as one quoted line:
+--- "> **⚠ Config warning:** summary". label defaults to "Warning".
+---@param message string
+---@param label string|nil
+---@return string
+function M.warning_line(message, label)
+  return "> **⚠ " .. (label or "Warning") .. ":** " .. one_line(tostring(message))
+end
+
 --- The line that ends a failed or interrupted turn; nil for any other status.
 ---@param turn table
 ---@return string|nil
