@@ -252,6 +252,13 @@ function M.check()
   else
     h.warn("skipped: codex.core is not loaded (see above)")
   end
+  -- What the app-server warned about this session, whole (the notifications were one line).
+  local session = package.loaded["codex.session"]
+  local st = session and require("codex.ui.notices").state(session.current())
+  if st and #st.global > 0 then
+    h.start("Warnings from the app-server")
+    for _, msg in ipairs(st.global) do h.warn(msg) end
+  end
 end
 
 return M

@@ -60,6 +60,19 @@ describe("notices (fake app-server)", function()
     env.wait(function() return notes.find("deprecated: old flag — use the new one") end, "the deprecation", T)
   end)
 
+  it("a long global notice is one line that fits (no hit-enter prompt); :checkhealth codex has it whole", function()
+    notes.clear()
+    local long = "Codex could not find bubblewrap on PATH. Install bubblewrap with your OS package manager. "
+      .. "See the sandbox prerequisites: https://example.invalid/codex/sandboxing#prerequisites."
+    emit("configWarning", { summary = long })
+    local n = env.wait(function() return notes.find("config warning: Codex could not find") end, "the notice", T)
+    expect.falsy(n.msg:find("\n"), "one line")
+    expect.truthy(vim.api.nvim_strwidth(n.msg) <= math.max(38, vim.v.echospace), "fits in " .. vim.v.echospace .. ": " .. n.msg)
+    expect.match(n.msg, "… %(:checkhealth codex%)$")
+    local st = require("codex.ui.notices").state(client)
+    expect.truthy(vim.tbl_contains(st.global, "config warning: " .. long), "kept whole")
+  end)
+
   it("a guardian warning goes to its thread's chat", function()
     emit("guardianWarning", { message = "risky action blocked", threadId = "thr-notice" })
     env.wait(function() return chat_has("⚠ Guardian:%*%* risky action blocked") end, "the guardian line", T)

@@ -225,17 +225,8 @@ function Chat:status_text()
   return table.concat(parts, " · ")
 end
 
--- Bars are redrawn once the current work is done, never inside it: a synchronous redraw
--- in send() would put a redraw of the whole screen between <CR> and turn/start on stdin.
-local redraw_queued = false
-function M.redraw()
-  if redraw_queued then return end
-  redraw_queued = true
-  vim.schedule(function()
-    redraw_queued = false
-    pcall(vim.cmd, "redrawstatus!")
-  end)
-end
+--- Redraws the bars once the current work is done (codex.ui.util.redraw_bars).
+M.redraw = require("codex.ui.util").redraw_bars
 
 -- A 1 s tick keeps "running N s" current while any chat runs.
 local ticker

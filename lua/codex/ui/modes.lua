@@ -119,7 +119,7 @@ local function list_profiles(client, cwd, cb)
   end)
 end
 
-local function redraw() require("codex.ui.chat_bar").redraw() end
+local function redraw() require("codex.ui.util").redraw_bars() end
 
 --- Sets the chat's mode (after the user confirmed full access): from its next turn on.
 ---@param chat codex.Chat

@@ -15,6 +15,7 @@ local M = {}
 -- Per client (weak keys: a closed client goes): what it told us.
 ---@class codex.NoticeState
 ---@field seen table<string, boolean> global texts already notified
+---@field global string[] the global notices, whole (shown by :checkhealth codex)
 ---@field mcp table<string, table> latest mcpServer/startupStatus/updated per server name
 ---@field rate_limits table|nil latest account/rateLimits/updated rateLimits
 ---@field thread_status table<string, string> last thread/status/changed type per thread
@@ -46,7 +47,13 @@ local function tell(st, thread_id, text, label, level)
   local msg = (label and (label:lower() .. ": ") or "") .. text
   if st.seen[msg] then return end
   st.seen[msg] = true
-  util.notify(msg, level or vim.log.levels.WARN)
+  -- One line that fits: a longer message would stop the editor at a hit-enter prompt
+  -- (the first one comes with the app-server's start). :checkhealth codex has them whole.
+  st.global[#st.global + 1] = msg
+  local room = math.max(30, (tonumber(vim.v.echospace) or vim.o.columns - 12) - #util.PREFIX - 1)
+  local short = util.fit(msg, room)
+  if short ~= msg then short = util.fit(msg, room - #" (:checkhealth codex)") .. " (:checkhealth codex)" end
+  util.notify(short, level or vim.log.levels.WARN)
 end
 
 -- Handlers per method: fn(st, params).
@@ -112,13 +119,13 @@ handlers["thread/settings/updated"] = function(_, p)
   local chat = chat_of(str(p.threadId))
   if not chat or type(p.threadSettings) ~= "table" then return end
   chat.server_settings = p.threadSettings -- (what the bar's mode and plan words come from)
-  require("codex.ui.chat_bar").redraw()
+  util.redraw_bars()
 end
 
 handlers["account/rateLimits/updated"] = function(st, p)
   if type(p.rateLimits) ~= "table" then return end
   st.rate_limits = p.rateLimits
-  require("codex.ui.chat_bar").redraw()
+  util.redraw_bars()
 end
 
 --- The methods attach() subscribes to.
@@ -138,7 +145,7 @@ end
 function M.attach(client)
   if type(client) ~= "table" or type(client.on) ~= "function" then return nil end
   if state[client] then return state[client] end
-  local st = { seen = {}, mcp = {}, thread_status = {} }
+  local st = { seen = {}, global = {}, mcp = {}, thread_status = {} }
   state[client] = st
   require("codex.ui.notify").watch() -- (focus and approvals: from the first client on)
   for _, method in ipairs(M.METHODS) do
