@@ -45,7 +45,7 @@ local counter = 0
 local Chat = {}
 Chat.__index = Chat
 -- Its other methods live with what they do: windows, the bar, stored history.
-for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods }) do
+for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods, require("codex.ui.chat_turns").methods }) do
   for name, fn in pairs(methods) do Chat[name] = fn end
 end
 
@@ -241,6 +241,7 @@ function Chat:set_thread(thread)
   self:watch_name()
   self:_attach_approvals()
   require("codex.ui.notices").attach(thread.client) -- (warnings for this thread come as lines here)
+  self:_watch_thread() -- turns it does not start itself (codex.ui.chat_turns)
 end
 
 --- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
@@ -353,8 +354,9 @@ end
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send(text, opts)
   touch(self)
-  -- A review turn cannot be steered (turn/steer refuses it): its messages wait for the next turn.
-  local unsteerable = self.state == "running" and self.turn and self.turn.review
+  -- A review (or compaction, shell command) turn cannot be steered (turn/steer refuses it):
+  -- its messages wait for the next turn.
+  local unsteerable = self.state == "running" and self.turn and (self.turn.review or self.turn.unsteerable)
   if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" or unsteerable then
     self.queue[#self.queue + 1] = text
     self:_show_queue()
@@ -685,7 +687,7 @@ function Chat:turn_completed(turn)
     table.remove(footer, 1)
   end
   r:append_lines(footer)
-  if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
+  if (self.state ~= "idle" or self.turn and self.turn.id == turn.id) and not self:_side_turn(turn) then
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
@@ -753,6 +755,7 @@ function M.remove(chat)
     if recent[i] == chat then table.remove(recent, i) end
   end
   if chat.unwatch_name then chat.unwatch_name() end
+  chat:_unwatch_thread()
   local bufs = { chat.buf, chat.input_buf }
   chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
   for _, b in ipairs(bufs) do
