@@ -83,6 +83,9 @@ describe("foreign turns (real app-server)", function()
     ui.wait_idle(c)
     local text = ui.text(c.buf)
     expect.eq(count(text, "hi from the shell\n"), 1)
+    -- its footer: no tokens of its own (the command made no model call), not the last turn's
+    local footer = text:match("hi from the shell\n+```\n\n(_— [^\n]*)")
+    expect.truthy(footer and footer:find("done") and not footer:find("tokens"), tostring(footer))
   end)
 
   it(":Codex !{cmd} runs nothing when the question is cancelled", function()
