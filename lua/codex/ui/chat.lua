@@ -650,7 +650,7 @@ function Chat:on_event(msg)
     end
     r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
-    if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
+    if type(p.tokenUsage) == "table" then self.tokens, self.tokens_turn = p.tokenUsage, val(p.turnId) end
     bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
@@ -681,7 +681,9 @@ function Chat:turn_completed(turn)
   self:_abandon(str(turn.status))
   local d = self.last_diff
   local changed = d and d.turn_id ~= nil and d.turn_id == val(turn.id) and require("codex.ui.diff_view").summary(d.diff) or nil
-  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"), changed)
+  -- (a turn without usage of its own, a shell command, does not show the last turn's)
+  local usage = (self.tokens_turn == nil or self.tokens_turn == val(turn.id)) and self.tokens or nil
+  local footer = items.end_lines(turn, tokens_of(usage, "last"), changed)
   -- One blank line above the footer, also after an answer that ended with a newline.
   if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
     table.remove(footer, 1)

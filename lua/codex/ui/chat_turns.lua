@@ -72,21 +72,9 @@ function Chat:_attach_turn(turn)
     self.side_turns = self.side_turns or {}
     self.side_turns[turn.id] = true
   end
-  local used = false -- did this turn report token usage?
   turn:on("*", function(p, msg)
-    local m = msg.method
-    if m == "item/started" and type(p) == "table" and type(p.item) == "table" and unsteerable(p.item) then
+    if msg.method == "item/started" and type(p) == "table" and type(p.item) == "table" and unsteerable(p.item) then
       turn.unsteerable = true
-    elseif m == "thread/tokenUsage/updated" then
-      used = true
-    elseif m == "turn/completed" and not used and type(self.tokens) == "table" then
-      -- A turn without a model call (a shell command) has no usage of its own: its footer
-      -- must not show the previous turn's tokens as its own.
-      local kept = self.tokens
-      self.tokens = { total = kept.total, modelContextWindow = kept.modelContextWindow }
-      self:on_event(msg)
-      if self.tokens.last == nil then self.tokens = kept end
-      return
     end
     self:on_event(msg)
   end)
