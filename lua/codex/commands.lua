@@ -404,6 +404,25 @@ function M.sub.review(args)
   c:start_review(target)
 end
 
+--- :Codex compact: compacts the current chat's thread; the compaction turn shows in the chat.
+function M.sub.compact()
+  local c = current_thread_chat()
+  if c then c:compact() end
+end
+
+--- :Codex !{cmd}: runs cmd in the current chat's thread (thread/shellCommand: unsandboxed,
+--- so the chat asks first). The command is the command line's text after "!", as typed.
+---@param opts table the :Codex command's opts (args: the raw text)
+function M.shell(opts)
+  local raw = type(opts.args) == "string" and opts.args ~= "" and opts.args or table.concat(opts.fargs or {}, " ")
+  local cmd = vim.trim((vim.trim(raw):gsub("^!", "", 1)))
+  if cmd == "" then return notify("usage: :Codex !{command}", vim.log.levels.WARN) end
+  local chat = chat_mod()
+  local c = chat.current()
+  if not c or c.removed or c.cwd ~= vim.fn.getcwd() then c = chat.open({ cwd = vim.fn.getcwd(), show = false }) end
+  c:show()
+  c:run_shell(cmd)
+end
 
 --- Lines of a git command in the current directory ({} outside a repository).
 local function git_lines(cmd)
@@ -461,6 +480,7 @@ function M.codex(opts)
   if not core_ready() or not codex_ready() then return end
   local args = opts.fargs or {}
   local sub = args[1]
+  if sub and sub:sub(1, 1) == "!" then return M.shell(opts) end
   local ranged = opts.range ~= nil and opts.range > 0
   if sub and M.sub[sub] then
     local rest = vim.list_slice(args, 2)

@@ -76,6 +76,26 @@ Thread.turn = await.wrap(function(self, inp, opts)
   return t
 end, 2)
 
+--- Calls fn(turn) for each turn of this thread that this client did not start with
+--- Thread:turn/run/review (compaction, shell commands, turns of another client, raw
+--- requests): see Client:on_thread_turn. Returns the unsubscribe function.
+---@param fn fun(turn: codex.Turn)
+---@return fun() unsubscribe
+function Thread:on_turn(fn)
+  return self.client:on_thread_turn(self.id, fn)
+end
+
+--- Runs a shell command in the thread (thread/shellCommand) as a turn of its own: it runs
+--- UNSANDBOXED, with the user's full rights (ask the user first). Its turn reaches
+--- Thread:on_turn watchers (a commandExecution item with source "userShell").
+---@param command string
+---@param opts {timeout_ms: number|nil}|nil timeout_ms: the command's own limit
+---@param cb fun(err: codex.Error|nil, result: table|nil)|nil
+Thread.shell = await.wrap(function(self, command, opts)
+  if type(command) ~= "string" or command == "" then error(errors.new("invalid_argument", "shell: a command is required"), 0) end
+  return self.client:request("thread/shellCommand", { threadId = self.id, command = command, timeoutMs = opts and opts.timeout_ms or nil })
+end, 2)
+
 ---@class codex.ReviewOptions
 ---@field delivery "inline"|nil where the review runs (0.171.0 knows only "inline": this thread)
 ---@field timeout_ms number|nil for the review/start request
@@ -117,7 +137,8 @@ Thread.set_name = await.wrap(function(self, name)
   return self.client:request("thread/name/set", { threadId = self.id, name = name })
 end, 1)
 
---- Starts compaction of the thread's history (thread/compact/start).
+--- Starts compaction of the thread's history (thread/compact/start). The compaction runs as
+--- a turn of the thread: Thread:on_turn watchers get it.
 Thread.compact = await.wrap(function(self)
   return self.client:request("thread/compact/start", { threadId = self.id })
 end, 0)

@@ -45,7 +45,7 @@ local counter = 0
 local Chat = {}
 Chat.__index = Chat
 -- Its other methods live with what they do: windows, the bar, stored history.
-for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods }) do
+for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods, require("codex.ui.chat_turns").methods }) do
   for name, fn in pairs(methods) do Chat[name] = fn end
 end
 
@@ -241,6 +241,7 @@ function Chat:set_thread(thread)
   self:watch_name()
   self:_attach_approvals()
   require("codex.ui.notices").attach(thread.client) -- (warnings for this thread come as lines here)
+  self:_watch_thread() -- turns it does not start itself (codex.ui.chat_turns)
 end
 
 --- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
@@ -353,8 +354,9 @@ end
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send(text, opts)
   touch(self)
-  -- A review turn cannot be steered (turn/steer refuses it): its messages wait for the next turn.
-  local unsteerable = self.state == "running" and self.turn and self.turn.review
+  -- A review (or compaction, shell command) turn cannot be steered (turn/steer refuses it):
+  -- its messages wait for the next turn.
+  local unsteerable = self.state == "running" and self.turn and (self.turn.review or self.turn.unsteerable)
   if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" or unsteerable then
     self.queue[#self.queue + 1] = text
     self:_show_queue()
@@ -648,7 +650,7 @@ function Chat:on_event(msg)
     end
     r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
-    if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
+    if type(p.tokenUsage) == "table" then self.tokens, self.tokens_turn = p.tokenUsage, val(p.turnId) end
     bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
@@ -679,13 +681,15 @@ function Chat:turn_completed(turn)
   self:_abandon(str(turn.status))
   local d = self.last_diff
   local changed = d and d.turn_id ~= nil and d.turn_id == val(turn.id) and require("codex.ui.diff_view").summary(d.diff) or nil
-  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"), changed)
+  -- (a turn without usage of its own, a shell command, does not show the last turn's)
+  local usage = (self.tokens_turn == nil or self.tokens_turn == val(turn.id)) and self.tokens or nil
+  local footer = items.end_lines(turn, tokens_of(usage, "last"), changed)
   -- One blank line above the footer, also after an answer that ended with a newline.
   if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
     table.remove(footer, 1)
   end
   r:append_lines(footer)
-  if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
+  if (self.state ~= "idle" or self.turn and self.turn.id == turn.id) and not self:_side_turn(turn) then
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
@@ -753,6 +757,7 @@ function M.remove(chat)
     if recent[i] == chat then table.remove(recent, i) end
   end
   if chat.unwatch_name then chat.unwatch_name() end
+  chat:_unwatch_thread()
   local bufs = { chat.buf, chat.input_buf }
   chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
   for _, b in ipairs(bufs) do
