@@ -84,7 +84,7 @@ function M.walk(chat, dir)
     set_text(buf, h.draft, true)
     chat.hist = nil
   else
-    set_text(buf, h.list[i], dir < 0 and false or true)
+    set_text(buf, h.list[i], dir > 0) -- (older: the cursor at the top, to go on up)
   end
   M.refresh(chat)
 end

@@ -41,7 +41,10 @@ function M.track()
   if normal(cur) then last_buf = cur end
   api.nvim_create_autocmd("BufEnter", {
     group = api.nvim_create_augroup("CodexContextVars", { clear = true }),
-    callback = function(ev) if normal(ev.buf) then last_buf = ev.buf end end,
+    callback = function(ev)
+      -- (not a buffer loaded behind the scenes: bufload's autocmd window)
+      if normal(ev.buf) and vim.fn.win_gettype() ~= "autocmd" then last_buf = ev.buf end
+    end,
   })
 end
 
