@@ -4,7 +4,8 @@
 --- <C-x><C-u>, and as you type: codex.ui.composer), nvim-cmp (codex.cmp) and blink.cmp
 --- (blink.codex). Items are Vim complete-items ({word, abbr, menu, info, kind}) with
 --- `equal = 1`: the server ranks files by its fuzzy match, which Vim must not filter again.
----   `@` fuzzyFileSearch {query, roots = {the chat's cwd}}: the TUI's own ranking, in order
+---   `@` the server's fuzzy file search over the chat's cwd (codex.ui.file_search): the TUI's
+---       own ranking, in its order
 ---   `#` codex.ui.context_vars
 ---   `$` skills/list for the chat's cwd (cached per cwd)
 ---   `/` the `:Codex` subcommands of M.SLASH that exist (codex.commands.sub), first line only
@@ -64,23 +65,22 @@ local function client()
   return ok and c or nil
 end
 
---- Files: the server's matches for the query, in its order. cb(items) (maybe later).
---- Requests share a cancellation token per chat: a newer query cancels the older one.
+--- Files: the server's matches for the query, in its order (codex.ui.file_search: a search
+--- session per cwd). cb(items) (maybe later); a query a newer one replaced gets nothing.
 local function files(chat, query, cb)
   local c = client()
   if not c or query == "" then return cb({}) end
-  local token = "codex-nvim-files-" .. tostring(chat and chat.key or 0)
-  c:request("fuzzyFileSearch", { query = query, roots = { chat.cwd }, cancellationToken = token }, nil, function(err, res)
-    if err or type(res) ~= "table" or type(res.files) ~= "table" then return cb({}) end
+  require("codex.ui.file_search").search(c, chat.cwd, query, function(found)
+    if not found then return end
     local out = {}
-    for _, f in ipairs(res.files) do
+    for _, f in ipairs(found) do
       if type(f) == "table" and type(f.path) == "string" then
         local root = type(f.root) == "string" and f.root or chat.cwd
         local dir = f.match_type == "directory"
         out[#out + 1] = {
           word = "@" .. f.path, abbr = f.path .. (dir and "/" or ""), kind = dir and "dir" or "file", equal = 1,
           menu = "[codex]", user_data = { codex = { type = "mention", name = type(f.file_name) == "string" and f.file_name or f.path,
-            path = root .. "/" .. f.path } },
+            path = root .. "/" .. f.path }, score = f.score },
         }
       end
     end
