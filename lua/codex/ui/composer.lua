@@ -311,6 +311,7 @@ end
 ---@param buf integer
 function M.attach(chat, buf)
   vars.track()
+  if package.loaded["cmp"] then require("codex.cmp").register() end
   vim.bo[buf].completefunc = "v:lua.require'codex.ui.complete'.completefunc"
   local k = config.get().keymaps
   map(buf, { "n", "i" }, k.history_prev, function() M.walk(chat, -1) end, "previous sent message")
