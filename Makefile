@@ -19,7 +19,7 @@ NVIM07 ?= nvim
 NVIM010 ?= $(ROOT)/.deps/nvim-0.10/nvim
 NVIM012 ?= $(ROOT)/.deps/nvim-0.12/nvim
 
-.PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-ui bench-long clean protocol protocol-check
+.PHONY: all build nvim lua54 lua54-optional helptags deps test test-lua test-nvim test-asan bench bench-complete bench-ui bench-long clean protocol protocol-check
 
 # The default (lazy.nvim's `build = "make"`, a pack/*/start clone + `make`): exits 0 once the
 # Neovim module is built (scripts/build.sh).
@@ -66,12 +66,18 @@ test-asan: deps
 bench: deps build
 	@lua5.4 bench/router.lua
 	@lua5.4 bench/stream_mem.lua
+	@$(MAKE) --no-print-directory bench-complete
 	@$(MAKE) --no-print-directory bench-ui
 	@$(MAKE) --no-print-directory bench-long
 
 # The chat renderer under a flood of 20,000 deltas, ours vs naive (a few minutes per Neovim:
 # the naive renderer is that slow). 0.12 runs with its TUI in tmux (scripts/nvim_ui_run.sh:
 # 0.12.4 aborts without a UI here), in a 100x48 terminal as the bench's editor size.
+# `@` completion latency on a generated 100,000-file workspace (bench/complete.lua; target p95 < 50 ms).
+bench-complete: build
+	@mkdir -p $(ROOT)/.testenv
+	@$(NVIM010) --headless -u NONE -i NONE --cmd 'set rtp^=$(ROOT)' -l $(ROOT)/bench/complete.lua </dev/null
+
 bench-ui: build
 	@mkdir -p $(ROOT)/.testenv
 	@CODEX_BENCH_LOG=$(ROOT)/.testenv/bench-ui-nvim012.txt NVIM_UI_RUN_SIZE=100x48 bash $(ROOT)/scripts/nvim_ui_run.sh \

@@ -168,11 +168,13 @@ function M.sub.unarchive()
   end)
 end
 
-function M.sub.fork()
-  local c = current_thread_chat()
-  if not c then return end
+--- Forks the chat's thread (opts: thread/fork options, e.g. last_turn_id) into a new chat.
+---@param c codex.Chat
+---@param opts table|nil
+function M.fork_chat(c, opts)
+  opts = vim.tbl_extend("force", { exclude_turns = true }, opts or {})
   -- The fork's turns are not sent back with it; its newest page is fetched (thread/read without paging).
-  c.thread:fork({ exclude_turns = true }, function(err, fork)
+  c.thread:fork(opts, function(err, fork)
     if err then return notify("fork failed: " .. err_text(err), vim.log.levels.ERROR) end
     picker().forks[fork.id] = c.thread_id
     fork:turns({ limit = page_size(), items_view = "full" }, function(perr, page)
@@ -180,6 +182,11 @@ function M.sub.fork()
       open_thread_chat(fork, oldest_first(page), page.next_cursor)
     end)
   end)
+end
+
+function M.sub.fork()
+  local c = current_thread_chat()
+  if c then M.fork_chat(c) end
 end
 
 --- The thread's name, else what the chat is called (for the rename prompt's default).
@@ -468,6 +475,20 @@ function M.sub.changes()
   local n, err = require("codex.ui.diff_view").quickfix(diff, c.cwd)
   if not n then notify("the turn's diff could not be read: " .. tostring(err), vim.log.levels.WARN) end
 end
+--- :Codex image {path}: attaches an image file to the current chat's next message.
+function M.sub.image(args)
+  local path = table.concat(args or {}, " ")
+  if path == "" then return notify("usage: :Codex image {path}", vim.log.levels.WARN) end
+  local cm = chat_mod()
+  local c = cm.current()
+  if not c or c.removed then c = cm.open({ cwd = vim.fn.getcwd(), show = false }) end
+  if require("codex.ui.composer").add_image(c, path) then
+    c:show()
+    notify("image attached to the next message: " .. vim.fn.fnamemodify(path, ":t"))
+  end
+end
+M.takes.image = "path"
+function M.complete_args.image(arglead) return vim.fn.getcompletion(arglead, "file") end
 
 function M.sub.logout()
   require("codex.ui.login").logout()

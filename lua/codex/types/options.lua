@@ -37,6 +37,7 @@
 ---@field auto_approve {commands: string[]|boolean|nil, file_changes: string[]|boolean|nil}|false or { commands = {patterns}, file_changes = {patterns} }: accepted without a prompt
 ---@field chat codex.Config.chat
 ---@field notify codex.Config.notify
+---@field composer codex.Config.composer
 ---@field keymaps codex.Config.keymaps see |codex-keymaps|; false disables one
 ---@field login codex.Config.login
 
@@ -54,6 +55,11 @@
 ---@field terminal "never"|"approvals"|"always" a terminal notification (OSC 9 / OSC 777, through tmux) when a turn waits for your approval ("always": also when one ends) while its chat is hidden or Neovim has no focus (|codex-notify|)
 ---@field bell "never"|"approvals"|"always" the terminal's bell, for the same events
 
+---@class codex.Config.composer
+---@field auto_complete boolean complete after `@` `#` `$` `/` as you type (off while nvim-cmp or blink.cmp is loaded: use their source, |codex-composing|)
+---@field debounce_ms number as-you-type completion waits this long after a key
+---@field preview boolean show what will be attached under the input (virtual lines)
+
 ---@class codex.Config.keymaps
 ---@field send string|false input buffer, normal mode: send (steers a running turn)
 ---@field send_insert string|false input buffer, insert and normal mode: send
@@ -61,6 +67,11 @@
 ---@field stop string|false chat and input, normal and insert mode: interrupt the turn
 ---@field focus_approval string|false chat and input: jump to the pending approval
 ---@field close string|false chat buffer: close the chat windows
+---@field history_prev string|false input buffer, on its first line: the previous sent message (this chat's, then all chats')
+---@field history_next string|false input buffer, on its last line: the next sent message (then the draft)
+---@field paste_image string|false input buffer, insert and normal mode: attach the clipboard's image (wl-paste, xclip or pngpaste)
+---@field edit_message string|false chat buffer: edit the turn's message under the cursor and resend it (reverts the thread to before it)
+---@field fork_here string|false chat buffer: fork the thread up to and including the turn under the cursor into a new chat
 ---@field load_earlier string|false chat buffer: load earlier turns of a resumed thread (|codex-history|)
 ---@field help string|false chat and input: list the chat's keys in a float
 ---@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|), or the changed file as open_file does

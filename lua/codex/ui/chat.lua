@@ -45,7 +45,8 @@ local counter = 0
 local Chat = {}
 Chat.__index = Chat
 -- Its other methods live with what they do: windows, the bar, stored history.
-for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods, require("codex.ui.chat_turns").methods }) do
+for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods,
+  require("codex.ui.chat_turns").methods, require("codex.ui.chat_turn_marks").methods }) do
   for name, fn in pairs(methods) do Chat[name] = fn end
 end
 
@@ -127,6 +128,7 @@ function Chat:_make_chat_buf()
   map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
+  require("codex.ui.chat_edit").attach(self, buf, k) -- edit and resend, fork from here
   -- <CR> on a sub-agent's item opens its thread; <CR> and gf on a file change open the file
   links.attach(self, buf, k.open_agent, k.open_file)
   for _, key in ipairs(TYPE_KEYS) do
@@ -154,6 +156,7 @@ function Chat:_make_input_buf()
   map_common(self, buf, k)
   by_buf[buf] = self
   watch(self, buf)
+  require("codex.ui.composer").attach(self, buf) -- completion, attachments, history
   return buf
 end
 
@@ -164,6 +167,7 @@ function Chat:_buf_gone(buf)
     self.renderer:snapshot()
     self.buf_gone = true
   elseif buf == self.input_buf and not self.input_gone then
+    require("codex.ui.composer").save_draft(self, buf)
     self.input_gone = true
   else
     return
@@ -210,7 +214,7 @@ local function create(opts)
   local self = setmetatable({
     cwd = opts.cwd or vim.fn.getcwd(), state = "idle", queue = {}, echo = {}, key = "new-" .. counter,
     model = config.get().model, effort = config.get().effort, approval_waiting = false,
-    anon = {}, changes_later = {}, live = {}, early_state = {}, parts = {},
+    anon = {}, changes_later = {}, live = {}, early_state = {}, parts = {}, inputs = {},
   }, Chat)
   self.buf = self:_make_chat_buf()
   self.input_buf = self:_make_input_buf()
@@ -271,11 +275,17 @@ end
 --- Writes the user's message now (before the server echoes it: that echo is then dropped).
 function Chat:echo_user(text, kind)
   self:ensure_buffers()
-  local lines = items.user_lines(text, kind)
+  local composed = self.inputs[text] -- (the composer's: the message as typed, its attachments)
+  local lines = composed and items.user_lines("", kind) or items.user_lines(text, kind)
+  if composed then
+    lines[#lines] = nil
+    vim.list_extend(lines, composed.shown)
+  end
   if api.nvim_buf_line_count(self.buf) == 1 and api.nvim_buf_get_lines(self.buf, 0, 1, false)[1] == "" then
     table.remove(lines, 1)
   end
-  self.renderer:append_lines(lines)
+  local row = self.renderer:append_lines(lines)
+  if kind ~= "steer" then self:_mark_turn(row + (lines[1] == "" and 1 or 0), nil, composed and composed.typed or text) end
   self.echo[#self.echo + 1] = text
   self.headed = nil -- what the agent does next goes under a "## Codex" header again
 end
@@ -343,9 +353,15 @@ function Chat:send_input(opts)
   local lines = api.nvim_buf_get_lines(self.input_buf, 0, -1, false)
   local text = vim.trim(table.concat(lines, "\n"))
   if text == "" then return end
+  local composer = require("codex.ui.composer")
+  local msg = composer.prepare(self, text)
   api.nvim_buf_set_lines(self.input_buf, 0, -1, false, { "" })
   vim.bo[self.input_buf].modified = false
-  self:send(text, opts)
+  composer.sent(self, text)
+  if msg.run then return msg.run() end
+  if msg.editing then return require("codex.ui.chat_edit").resend(self, msg, opts) end
+  self.inputs[msg.text] = { input = msg.input, shown = msg.shown, typed = text }
+  self:send(msg.text, opts)
 end
 
 --- Sends a message: a new turn when idle, a steer while a turn runs, or a queued message
@@ -365,10 +381,13 @@ function Chat:send(text, opts)
   end
   if self.state == "running" and self.turn then
     self:echo_user(text, "steer")
-    self.turn:steer(text, function(err)
+    local composed = self.inputs[text]
+    self.inputs[text] = nil
+    self.turn:steer(composed and composed.input or text, function(err)
       if err then
         -- Not steerable (review/compact turn) or already over: keep it for the next turn.
         table.remove(self.echo)
+        self.inputs[text] = composed
         self.queue[#self.queue + 1] = text
         self:_show_queue()
         notify("could not steer (" .. err_text(err) .. "); queued for the next turn", vim.log.levels.WARN)
@@ -424,8 +443,12 @@ function Chat:start_turn(text, from_queue, start)
       self:render_error(err)
       return bar.redraw()
     end
+    local composed = text and self.inputs[text]
+    if text then self.inputs[text] = nil end
     -- (model, effort, and the mode and plan mode the chat chose: codex.ui.modes)
-    start = start or function(cb) self.thread:turn(text, require("codex.ui.modes").turn_options(self), cb) end
+    start = start or function(cb)
+      self.thread:turn(composed and composed.input or text, require("codex.ui.modes").turn_options(self), cb)
+    end
     start(function(terr, turn)
       if terr then
         self.state = "idle"
@@ -434,6 +457,7 @@ function Chat:start_turn(text, from_queue, start)
         return self:next_in_queue()
       end
       self.turn, self.state = turn, "running"
+      self:_name_turn(turn.id) -- (the echo's turn mark gets its id)
       events.emit("TurnStarted", { thread_id = self.thread_id, turn_id = turn.id })
       turn:on("*", function(_, msg) self:on_event(msg) end)
     end)
@@ -533,7 +557,8 @@ function Chat:item_started(item, turn_id, id)
     if o.text ~= nil and not self.prepending and self.echo[1] == o.text then
       table.remove(self.echo, 1)
     else
-      r:append_lines(o.lines)
+      local row = r:append_lines(o.lines)
+      if item.type == "userMessage" then self:_mark_turn(row + (o.lines[1] == "" and 1 or 0), val(turn_id), o.text) end
       if not items.is_agent(item) then self.headed = nil end
     end
     r.blocks[id] = { skip = true }
