@@ -138,6 +138,10 @@ describe("ui: :Codex undo and redo", function()
     expect.eq(read(u), "hello from apply_patch", "the skipped file is left as it is")
     expect.falsy(exists(v), "the other file is undone")
     expect.eq(turns(c), 0)
+    -- the chat goes on after its re-render
+    send(c, "hello")
+    ui.wait_text(c.buf, "Hello from the mock model!")
+    expect.eq(turns(c), 1)
   end)
 
   it(":Codex undo in a chat without a thread says so; a bad turn is reported", function()
