@@ -108,6 +108,17 @@ static int l_unwatch(lua_State *L) {
   return 0;
 }
 
+/* client:release(key): the Lua side does not claim that unclaimed turn (on_unclaimed). */
+static int l_release(lua_State *L) {
+  cx_client *c = check_client(L);
+  lua_settop(L, 2);
+  int kind = parse_key(L);
+  int id = lua_gettop(L);
+  cx_getuservalue(L, 1);
+  cx_router_release(c, L, lua_gettop(L), kind, id);
+  return 0;
+}
+
 static int set_sink(lua_State *L, const char *name) {
   check_client(L);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -121,6 +132,9 @@ static int l_on_notification(lua_State *L) { return set_sink(L, "on_notification
 /* client:on_request(fn(what, x)): what = "request" (x = msg), "resolved" (x = the
  * serverRequest/resolved msg) or "closed" (x = the death error). */
 static int l_on_request(lua_State *L) { return set_sink(L, "on_request"); }
+/* client:on_unclaimed(fn(turn_id, msg)): a turn whose events no request claimed (started by
+ * another request, client or the server itself); answer with client:watch or client:release. */
+static int l_on_unclaimed(lua_State *L) { return set_sink(L, "on_unclaimed"); }
 /* client:on_close(fn(err)): the process is gone. */
 static int l_on_close(lua_State *L) { return set_sink(L, "on_close"); }
 /* client:on_exit(fn(code, signal)): the process exited (and was reaped). */
@@ -289,7 +303,8 @@ static int l_spawn(lua_State *L) {
 
 static const luaL_Reg client_methods[] = {
   {"request", l_request}, {"notify", l_notify}, {"respond", l_respond}, {"reject", l_reject},
-  {"watch", l_watch}, {"unwatch", l_unwatch}, {"on_notification", l_on_notification},
+  {"watch", l_watch}, {"unwatch", l_unwatch}, {"release", l_release}, {"on_unclaimed", l_on_unclaimed},
+  {"on_notification", l_on_notification},
   {"on_request", l_on_request}, {"on_close", l_on_close}, {"on_protocol_error", l_on_protocol_error}, {"on_exit", l_on_exit},
   {"close", l_close}, {"kill", l_kill}, {"stderr", l_stderr}, {"status", l_status}, {NULL, NULL}};
 

@@ -118,6 +118,42 @@ static void remove_stream(cx_client *c, lua_State *L, int s, int kind, int key, 
   mark_completed(c, L, s, kind, key);
 }
 
+/* Turns nobody claimed (their events came before any request named them) are offered to
+ * S.on_unclaimed(turn id, first event), once, when no stream-registering request is in flight
+ * any more (such a request may still name it: then it is its own). Until the Lua side
+ * answers (client:watch, or client:release), such a stream is kept even after it ended, so a
+ * whole turn arriving in one read is not lost before anybody could look at it. Stream
+ * fields: unclaimed (waiting for that answer), offered (asked). */
+static int wants_unclaimed(lua_State *L, int s) {
+  lua_getfield(L, s, "on_unclaimed");
+  int yes = lua_isfunction(L, -1);
+  lua_pop(L, 1);
+  return yes;
+}
+
+/* Queues S.on_unclaimed(key, msg) for the stream at stream (key, msg absolute). */
+static void offer(cx_client *c, lua_State *L, int s, int key, int stream, int msg) {
+  lua_pushboolean(L, 1);
+  lua_setfield(L, stream, "offered");
+  lua_pushvalue(L, key);
+  lua_pushvalue(L, msg);
+  cx_queue_sink(c, L, s, "on_unclaimed");
+}
+
+static int has_sinks(lua_State *L, int stream) {
+  lua_getfield(L, stream, "sinks");
+  int n = lua_istable(L, -1) ? (int)cx_rawlen(L, -1) : 0;
+  lua_pop(L, 1);
+  return n > 0;
+}
+
+static int flag(lua_State *L, int t, const char *name) {
+  lua_getfield(L, t, name);
+  int on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return on;
+}
+
 /* Routes the message at msg to the stream of this kind whose id is at key: to its sinks when
  * it has any, else into its buffer (bounded), else dropped. Restores the top. */
 static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, int msg, int terminal) {
@@ -168,12 +204,17 @@ static void route_stream(cx_client *c, lua_State *L, int s, int kind, int key, i
     lua_pushvalue(L, key);
     lua_pushvalue(L, -2);
     lua_rawset(L, streams);
+    if (kind == CX_KIND_TURN && wants_unclaimed(L, s)) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, stream, "unclaimed");
+      if (c->stream_requests == 0) offer(c, L, s, key, stream, msg);
+    }
   }
   /* Nobody watches yet: buffer, bounded. stack: … streams stream */
   lua_getfield(L, stream, "n");
   int n = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
-  if (terminal && c->stream_requests == 0) {
+  if (terminal && c->stream_requests == 0 && !flag(L, stream, "unclaimed")) {
     /* It ended unwatched and no request in flight can claim it: drop its buffer. */
     remove_stream(c, L, s, kind, key, streams, stream);
   } else if (n < c->buf_per_stream && c->buffered < c->buf_total && c->buffered_bytes + c->line_len <= c->buf_bytes) {
@@ -213,6 +254,8 @@ void cx_router_watch(cx_client *c, lua_State *L, int s, int kind, int key, int f
     lua_rawset(L, streams);
   }
   int stream = lua_gettop(L);
+  lua_pushnil(L);
+  lua_setfield(L, stream, "unclaimed"); /* claimed now */
   cx_state_table(L, stream, "sinks");
   lua_pushvalue(L, fn);
   lua_rawseti(L, -2, (int)cx_rawlen(L, -2) + 1);
@@ -255,7 +298,21 @@ void cx_router_purge_done(cx_client *c, lua_State *L, int s) {
     lua_newtable(L);
     int doomed = lua_gettop(L), nd = 0;
     lua_pushnil(L);
-    while (lua_next(L, streams)) {
+    while (lua_next(L, streams)) { /* stack: … streams doomed key stream */
+      int stream = lua_gettop(L);
+      if (flag(L, stream, "unclaimed")) {
+        /* No request can name it now: the Lua side decides (and until then it stays). */
+        if (!flag(L, stream, "offered") && !has_sinks(L, stream)) {
+          lua_getfield(L, stream, "buf");
+          if (lua_istable(L, -1)) {
+            lua_rawgeti(L, -1, 1); /* its first event */
+            offer(c, L, s, stream - 1, stream, lua_gettop(L));
+          }
+          lua_settop(L, stream);
+        }
+        lua_pop(L, 1);
+        continue;
+      }
       lua_getfield(L, -1, "done");
       if (lua_toboolean(L, -1)) {
         lua_pushvalue(L, -3);
@@ -506,6 +563,22 @@ void cx_router_unwatch(lua_State *L, int s, int kind, int key, int fn) {
         lua_rawseti(L, -2, i);
       }
     }
+  }
+  lua_settop(L, top);
+}
+
+void cx_router_release(cx_client *c, lua_State *L, int s, int kind, int key) {
+  int top = lua_gettop(L);
+  cx_state_table(L, s, STREAMS[kind]);
+  int streams = lua_gettop(L);
+  lua_pushvalue(L, key);
+  lua_rawget(L, streams);
+  int stream = lua_gettop(L);
+  if (lua_istable(L, stream) && !has_sinks(L, stream)) {
+    lua_pushnil(L);
+    lua_setfield(L, stream, "unclaimed");
+    /* What an unwatched stream gets: dropped once it ended and no request can claim it. */
+    if (flag(L, stream, "done") && c->stream_requests == 0) remove_stream(c, L, s, kind, key, streams, stream);
   }
   lua_settop(L, top);
 }

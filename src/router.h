@@ -12,12 +12,14 @@
  *   S.turns[id], S.logins[id] = a stream, keyed by the raw turn / login id:
  *                       {sinks = {fn…}?, buf = {msg…}? (events nobody watched yet), n, bytes
  *                       (what buf holds, counted in c->buffered, c->buffered_bytes),
- *                       done? (its terminal event is in buf)}
+ *                       done? (its terminal event is in buf), unclaimed? (a turn nobody
+ *                       claimed, kept until the Lua side answers S.on_unclaimed), offered?}
  *   S.turns_done[id], S.logins_done[id] = true: streams that ended (late events are dropped;
  *                       forgotten wholesale past CX_COMPLETED_MAX)
  *   S.requests[id]    = a server→client request awaiting an answer:
  *                       {method, thread_id?, turn_id?, raw_id? (the id's text as received)}
  *   S.on_notification, S.on_request, S.on_close, S.on_exit, S.on_protocol_error: sinks
+ *   S.on_unclaimed    = fn(turn id, first event): a turn no request named (router.c, offer)
  *   S.death           = the error every later call fails with (set once, proc.c) */
 #ifndef CODEX_ROUTER_H
 #define CODEX_ROUTER_H
@@ -56,6 +58,9 @@ int cx_router_take_request(lua_State *L, int s, int idx);
 /* The process died with the error at e: every stream's sinks get (nil, e), buffers and
  * server requests are dropped, S.on_request gets ("closed", e). */
 void cx_router_fail(cx_client *c, lua_State *L, int s, int e);
+/* The Lua side does not claim this unclaimed stream (see S.on_unclaimed): it is kept as any
+ * unwatched stream is (dropped once ended). A stream with sinks is left alone. */
+void cx_router_release(cx_client *c, lua_State *L, int s, int kind, int key);
 /* Stream entries kept (watched or buffering). */
 int cx_router_stream_count(lua_State *L, int s);
 #endif

@@ -6,6 +6,9 @@ local options = require("codex.options")
 local rpc = require("codex.rpc")
 local schema = require("codex.schema")
 local thread_mod = require("codex.thread")
+local turn_mod = require("codex.turn")
+local host = require("codex.host")
+local util = require("codex.util")
 
 -- codex.ClientOptions is generated from codex.schema.client (lua/codex/types/options.lua).
 local option_rows = require("codex.schema.client")
@@ -30,7 +33,7 @@ function M.new(opts)
       or ("codex.new: option %s %s"):format(path, problem)
     error(errors.new("invalid_argument", msg), 2)
   end
-  local self = setmetatable({ opts = opts, turns = setmetatable({}, { __mode = "v" }) }, Client)
+  local self = setmetatable({ opts = opts, turns = setmetatable({}, { __mode = "v" }), turn_watchers = {} }, Client)
   local ropts = {}
   for k, v in pairs(opts) do ropts[k] = v end
   -- Server requests get the item they are about (req.item: the command or the file change
@@ -49,6 +52,56 @@ end
 
 function Client:_track_turn(t)
   self.turns[t.id] = t
+end
+
+--- A turn of this thread that has not ended (own or offered), if any.
+function Client:_running(thread_id)
+  for _, t in pairs(self.turns) do
+    if t.thread_id == thread_id and not t.stream.ended and not t.stream.err then return t end
+  end
+end
+
+--- A turn no request of this client named: to the watchers of its thread (Thread:on_turn) as
+--- a codex.Turn (foreign = true), or left alone (false) when nobody watches that thread.
+function Client:_unclaimed(turn_id, msg)
+  local p = type(msg) == "table" and type(msg.params) == "table" and msg.params or {}
+  local subs = type(p.threadId) == "string" and self.turn_watchers[p.threadId]
+  if not subs or #subs.fns == 0 then return false end
+  -- A thread runs one turn at a time, so a turn starting while another of the same thread
+  -- runs is not a turn of its own: codex 0.171.0 sends a review's turn/started under a
+  -- second id (its items and turn/completed name the review's turn), and that id never ends.
+  if self:_running(p.threadId) then return false end
+  local s = self.rpc:watch("turn:" .. turn_id)
+  -- turn/started carries the turn (status, items so far); any other first event only its id
+  local start = type(p.turn) == "table" and p.turn.id == turn_id and p.turn or { id = turn_id }
+  local t = turn_mod.new(self, p.threadId, { turn = start }, s)
+  t.foreign = true
+  self:_track_turn(t)
+  -- Every watcher subscribes before the first event is delivered (the replay is queued), so
+  -- each sees the turn from its start.
+  subs:emit(host.report, "thread turn watcher", t)
+  return true
+end
+
+--- Calls fn(turn) for each turn of the thread that this client did not start through
+--- Thread:turn/run/review: compaction (Thread:compact), shell commands (thread/shellCommand),
+--- reviews and turns started with raw requests, turns of another connection to the same
+--- app-server. turn is a codex.Turn (turn.foreign is true) whose events replay from its
+--- first one (turn:on, events, wait); it is offered once its first event arrived. Returns
+--- the unsubscribe function. (Thread:on_turn is the same for one Thread.)
+---@param thread_id string
+---@param fn fun(turn: codex.Turn)
+---@return fun() unsubscribe
+function Client:on_thread_turn(thread_id, fn)
+  if type(thread_id) ~= "string" or type(fn) ~= "function" then
+    error(errors.new("invalid_argument", "on_thread_turn(thread_id, fn): a thread id and a function"), 2)
+  end
+  if not self.rpc.unclaimed then
+    self.rpc:set_unclaimed_handler(function(turn_id, msg) return self:_unclaimed(turn_id, msg) end)
+  end
+  local subs = self.turn_watchers[thread_id] or util.subscribers()
+  self.turn_watchers[thread_id] = subs
+  return subs:add(fn)
 end
 
 --- Sets the approval handler (nil: decline everything).

@@ -95,6 +95,15 @@ local function resume_paged(id)
   end)
 end
 
+--- Shows a thread's chat: the open one, else the thread resumed with its newest turns (as
+--- :Codex resume does; a sub-agent's item in the chat opens its thread this way too).
+---@param id string
+function M.open_thread(id)
+  local existing = chat_mod().find(id)
+  if existing then return existing:show() end
+  resume_paged(id)
+end
+
 local function picker() return require("codex.ui.thread_picker") end
 
 --- Sends a prompt to the current chat: a new one when there is none for this directory (or
@@ -123,9 +132,13 @@ end
 
 M.sub = {}
 
+--- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
+--- command line split, words[1] = "Codex").
+M.complete_args = {}
+
 --- What a subcommand does with the words after it: "prompt" (sent), "name"; nil: nothing,
 --- so more words (or a selection) make the whole line a prompt instead (M.codex).
-M.takes = { new = "prompt", rename = "name", review = "target", undo = "turn" }
+M.takes = { new = "prompt", rename = "name", review = "target", mode = "mode", plan = "on|off", mcp = "action", undo = "turn" }
 
 --- :Codex new [prompt]: a new chat; the words (and a selection) after it are its first message.
 function M.sub.new(args, opts)
@@ -218,6 +231,36 @@ function M.sub.stop()
   if c then c:stop() else notify("no chat") end
 end
 
+--- Writes codex's default model (and effort) to its config.toml (config/value/write).
+local function save_model(model, effort)
+  local writes = { { "model", model } }
+  if effort then writes[2] = { "model_reasoning_effort", effort } end
+  local function write(i)
+    if not writes[i] then
+      return notify(("saved as codex's default: model %s%s"):format(model, effort and (", effort " .. effort) or ""))
+    end
+    client():request("config/value/write", { keyPath = writes[i][1], value = writes[i][2], mergeStrategy = "replace" }, nil,
+      function(err)
+        if err then return notify("could not save the default: " .. err_text(err), vim.log.levels.WARN) end
+        write(i + 1)
+      end)
+  end
+  write(1)
+end
+
+--- After :Codex model: for this session only, or saved as codex's default (asked).
+---@param model string
+---@param effort string|nil
+function M.offer_save(model, effort)
+  local session_only, save = "For this session", "Save as the default (codex's config.toml)"
+  vim.ui.select({ session_only, save }, {
+    prompt = "Keep " .. model .. (effort and (" (" .. effort .. ")") or ""),
+    format_item = function(x) return x end,
+  }, function(choice)
+    if choice == save then save_model(model, effort) end
+  end)
+end
+
 function M.sub.model()
   client():models(nil, function(err, models)
     if err then return notify("model/list failed: " .. err_text(err), vim.log.levels.ERROR) end
@@ -240,6 +283,7 @@ function M.sub.model()
         if c then c.model, c.effort = m.id, effort end
         notify(("model %s%s for the next turns"):format(m.id, effort and (", effort " .. effort) or ""))
         pcall(vim.cmd, "redrawstatus!")
+        M.offer_save(m.id, effort)
       end
       if #efforts == 0 then return apply(nil) end
       vim.ui.select(efforts, {
@@ -251,6 +295,60 @@ function M.sub.model()
       }, function(e) if e then apply(e.reasoningEffort) end end)
     end)
   end)
+end
+
+--- The chat a mode applies to: the current one, else a new one for this directory (its
+--- first message then starts in that mode).
+local function mode_chat()
+  local cm = chat_mod()
+  local c = cm.current()
+  if c and not c.removed then return c end
+  return cm.open({ cwd = vim.fn.getcwd(), show = false })
+end
+
+--- :Codex mode [read-only|agent|full]: the chat's approval/sandbox mode (codex.ui.modes);
+--- full access is confirmed first.
+function M.sub.mode(args)
+  if args and #args > 1 then return notify("usage: :Codex mode [read-only|agent|full]", vim.log.levels.WARN) end
+  require("codex.ui.modes").choose(mode_chat(), args and args[1])
+end
+
+function M.complete_args.mode(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "agent", "full", "read-only" })
+end
+
+--- :Codex plan [on|off]: plan mode for the chat's next turns (toggles without a word).
+function M.sub.plan(args)
+  local word = args and args[1]
+  if (args and #args > 1) or (word and word ~= "on" and word ~= "off") then
+    return notify("usage: :Codex plan [on|off]", vim.log.levels.WARN)
+  end
+  local on = nil
+  if word then on = word == "on" end
+  require("codex.ui.modes").plan(mode_chat(), on)
+end
+
+function M.complete_args.plan(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "off", "on" })
+end
+
+--- :Codex mcp [reload | login {server}]: the MCP servers (codex.ui.mcp).
+function M.sub.mcp(args)
+  local mcp = require("codex.ui.mcp")
+  local c = chat_mod().current()
+  local cl = (c and c.thread and c.thread.client) or client()
+  local word = args and args[1]
+  if word == nil then return mcp.open(cl, c and c.thread_id) end
+  if word == "reload" and #args == 1 then return mcp.reload(cl) end
+  if word == "login" and #args == 2 then return mcp.login(cl, args[2], c and c.thread_id) end
+  notify("usage: :Codex mcp [reload | login {server}]", vim.log.levels.WARN)
+end
+
+function M.complete_args.mcp(arglead, words)
+  if #words - (arglead == "" and 0 or 1) ~= 2 then return {} end
+  return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, { "login", "reload" })
 end
 
 function M.sub.status()
@@ -274,7 +372,8 @@ function M.sub.status()
         for _, k in ipairs({ "primary", "secondary" }) do
           local w = rl.rateLimits[k]
           if type(w) == "table" then
-            lines[#lines + 1] = ("rate limit (%s min): %s%% used"):format(tostring(w.windowDurationMins), tostring(w.usedPercent))
+            local reset = type(w.resetsAt) == "number" and (", resets " .. os.date("%Y-%m-%d %H:%M", w.resetsAt)) or ""
+            lines[#lines + 1] = ("rate limit (%s min): %s%% used%s"):format(tostring(w.windowDurationMins), tostring(w.usedPercent), reset)
           end
         end
       end
@@ -321,9 +420,25 @@ function M.sub.redo()
   require("codex.ui.undo").redo(c)
 end
 
---- Completions of a subcommand's arguments: subcommand -> fn(arglead, words) (words: the
---- command line split, words[1] = "Codex").
-M.complete_args = {}
+--- :Codex compact: compacts the current chat's thread; the compaction turn shows in the chat.
+function M.sub.compact()
+  local c = current_thread_chat()
+  if c then c:compact() end
+end
+
+--- :Codex !{cmd}: runs cmd in the current chat's thread (thread/shellCommand: unsandboxed,
+--- so the chat asks first). The command is the command line's text after "!", as typed.
+---@param opts table the :Codex command's opts (args: the raw text)
+function M.shell(opts)
+  local raw = type(opts.args) == "string" and opts.args ~= "" and opts.args or table.concat(opts.fargs or {}, " ")
+  local cmd = vim.trim((vim.trim(raw):gsub("^!", "", 1)))
+  if cmd == "" then return notify("usage: :Codex !{command}", vim.log.levels.WARN) end
+  local chat = chat_mod()
+  local c = chat.current()
+  if not c or c.removed or c.cwd ~= vim.fn.getcwd() then c = chat.open({ cwd = vim.fn.getcwd(), show = false }) end
+  c:show()
+  c:run_shell(cmd)
+end
 
 --- Lines of a git command in the current directory ({} outside a repository).
 local function git_lines(cmd)
@@ -344,6 +459,32 @@ function M.complete_args.review(arglead, words)
   return vim.tbl_filter(function(w) return w:find("^" .. vim.pesc(arglead)) end, cands)
 end
 
+--- The current chat's newest turn diff (notifying when there is none).
+local function chat_diff()
+  local c = chat_mod().current()
+  local d = c and c.last_diff
+  if not d or d.diff == "" then
+    notify(c and "no turn of this chat changed files yet" or "no chat yet (:Codex opens one)", vim.log.levels.WARN)
+    return nil
+  end
+  return c, d.diff
+end
+
+--- :Codex diff: the current (or last) turn's diff of the current chat in a diff buffer.
+function M.sub.diff()
+  local c, diff = chat_diff()
+  if not c then return end
+  require("codex.ui.diff_view").open(diff, { name = c.thread_id or c.key, cwd = c.cwd })
+end
+
+--- :Codex changes: that diff's hunks in the quickfix list ("Codex changes").
+function M.sub.changes()
+  local c, diff = chat_diff()
+  if not c then return end
+  local n, err = require("codex.ui.diff_view").quickfix(diff, c.cwd)
+  if not n then notify("the turn's diff could not be read: " .. tostring(err), vim.log.levels.WARN) end
+end
+
 function M.sub.logout()
   require("codex.ui.login").logout()
 end
@@ -355,6 +496,7 @@ function M.codex(opts)
   if not core_ready() or not codex_ready() then return end
   local args = opts.fargs or {}
   local sub = args[1]
+  if sub and sub:sub(1, 1) == "!" then return M.shell(opts) end
   local ranged = opts.range ~= nil and opts.range > 0
   if sub and M.sub[sub] then
     local rest = vim.list_slice(args, 2)

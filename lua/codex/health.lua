@@ -176,6 +176,36 @@ local function check_account(h)
   if a.ok then h.ok("account: " .. a.text) else h.warn("account: " .. a.text, { a.advice }) end
 end
 
+local MCP_TIMEOUT_MS = 10000
+
+--- The MCP servers (mcpServerStatus/list): one warning per server that failed to start,
+--- needs a login or cannot list its tools (codex.ui.mcp.problem), else one ok line.
+local function check_mcp(h)
+  local ok_client, client = pcall(function() return require("codex.session").client() end)
+  if not ok_client then return h.warn("skipped: no Codex client") end
+  local mcp = require("codex.ui.mcp")
+  local done, err, servers = false, nil, nil
+  client:start(function(e)
+    if e then done, err = true, e return end
+    mcp.list(client, function(e2, list) done, err, servers = true, e2, list end)
+  end)
+  local ok = pcall(vim.wait, MCP_TIMEOUT_MS, function() return done end, 20)
+  if not ok or not done then return h.warn(("no MCP server list within %d s"):format(MCP_TIMEOUT_MS / 1000)) end
+  if err then return h.warn("mcpServerStatus/list failed: " .. err_text(err)) end
+  if #servers == 0 then return h.info("no MCP servers configured") end
+  local st = require("codex.ui.notices").state(client)
+  local failing = 0
+  for _, s in ipairs(servers) do
+    local boot = st and st.mcp[s.name] or nil
+    local problem = mcp.problem(s, boot)
+    if problem then
+      failing = failing + 1
+      h.warn(("MCP server %s: %s"):format(s.name, problem), { ":Codex mcp lists the servers, reloads them, logs in" })
+    end
+  end
+  if failing == 0 then h.ok(("%d MCP server%s, none failing"):format(#servers, #servers == 1 and "" or "s")) end
+end
+
 --- How an account/read result is put in words, for :checkhealth codex and :Codex status alike.
 --- ok is false only when a sign-in is needed and missing (a provider that needs no OpenAI
 --- sign-in, requiresOpenaiAuth = false, reports no account and is fine).
@@ -215,6 +245,19 @@ function M.check()
     check_account(h)
   else
     h.warn("skipped: codex.core is not loaded (see above)")
+  end
+  h.start("MCP servers")
+  if core then
+    check_mcp(h)
+  else
+    h.warn("skipped: codex.core is not loaded (see above)")
+  end
+  -- What the app-server warned about this session, whole (the notifications were one line).
+  local session = package.loaded["codex.session"]
+  local st = session and require("codex.ui.notices").state(session.current())
+  if st and #st.global > 0 then
+    h.start("Warnings from the app-server")
+    for _, msg in ipairs(st.global) do h.warn(msg) end
   end
 end
 

@@ -42,6 +42,7 @@ M.specs = {
     personality = { "personality", "string" },
     service_tier = { "serviceTier", "string" },
     collaboration_mode = { "collaborationMode", "table" },
+    permissions = { "permissions", "string" },
     -- handled by the caller, not sent
     timeout_ms = { false, "number" },
     raise = { false, "boolean" },

@@ -122,6 +122,26 @@ function Rpc:on(method, fn)
   return self.subs[method]:add(fn)
 end
 
+function Rpc:_install_unclaimed(c)
+  c:on_unclaimed(function(turn_id, msg)
+    local ok, claimed = util.safe_call(host.report, "unclaimed turn handler", self.unclaimed, turn_id, msg)
+    -- Not taken: the core keeps it as any turn nobody watches (dropped when it ends).
+    if not (ok and claimed) and c == self.core then c:release("turn:" .. turn_id) end
+  end)
+end
+
+--- Sets the handler of turns no request of this connection named (compaction, shell
+--- commands, another client's turns…): fn(turn_id, first_event) -> true when it watched the
+--- turn (Rpc:watch, at once: its events so far are replayed), else the turn is left to the
+--- core's buffer (dropped when it ends). A turn whose events came while a turn-starting
+--- request was in flight is offered only once no such request remains (it may be that
+--- request's own turn). Without a handler nothing is offered (the core's default).
+---@param fn fun(turn_id: string, msg: table): boolean|nil
+function Rpc:set_unclaimed_handler(fn)
+  self.unclaimed = fn
+  if self.core then self:_install_unclaimed(self.core) end
+end
+
 function Rpc:_spawn()
   local opts = self.opts
   local argv, err = M.argv(opts)
@@ -138,6 +158,7 @@ function Rpc:_spawn()
   self.core = c
   c:on_notification(function(m) self:_emit(m) end)
   c:on_request(server_requests.dispatcher(c, function() return self.opts.approval_handler end))
+  if self.unclaimed then self:_install_unclaimed(c) end
   c:on_protocol_error(function(e)
     if self.opts.on_protocol_error then return self.opts.on_protocol_error(e) end
     host.report(tostring(e))

@@ -48,6 +48,8 @@ function M.client()
   opts.approval_handler = approval_handler
   local c = require("codex").new(opts)
   client, made_with = c, util.deep_copy(process_options(cfg))
+  -- Warnings, MCP startup, rate limits: subscribed before the handshake (configWarning comes with it).
+  require("codex.ui.notices").attach(c)
   -- A replaced client (still serving open chats) no longer speaks for the session.
   c:on("account/updated", function(p)
     if client ~= c then return end

@@ -80,6 +80,9 @@ function Stream:push(msg, err)
   if self.ended or self.err then return end
   if msg == nil then
     self.err = err or errors.new("transport_closed", "stream ended without its terminal event")
+    -- Callback consumers hear it too (readers and waiters get self.err): the turn will never
+    -- end on its own, as when the app-server dies mid-turn or the client is closed.
+    self.subs:emit(host.report, "stream callback", { method = "codex/closed", params = { error = self.err } })
   else
     self.received = self.received + 1
     self.events[self.received] = msg

@@ -56,7 +56,8 @@ end
 ---@field output_schema table|nil a JSON schema for the final answer (this turn only)
 ---@field personality string|nil
 ---@field service_tier string|nil
----@field collaboration_mode table|nil
+---@field collaboration_mode table|nil {mode = "plan"|"default", settings = {model, reasoning_effort, developer_instructions}} (collaborationMode/list)
+---@field permissions string|nil a permission profile id (permissionProfile/list: ":read-only", ":workspace", ":danger-full-access"); not with sandbox_policy
 ---@field timeout_ms number|nil for the turn/start request
 
 --- Starts a turn and returns it once the server accepted it (its events stream on).
@@ -74,6 +75,26 @@ Thread.turn = await.wrap(function(self, inp, opts)
   self.client:_track_turn(t)
   self:_keep_diff(t)
   return t
+end, 2)
+
+--- Calls fn(turn) for each turn of this thread that this client did not start with
+--- Thread:turn/run/review (compaction, shell commands, turns of another client, raw
+--- requests): see Client:on_thread_turn. Returns the unsubscribe function.
+---@param fn fun(turn: codex.Turn)
+---@return fun() unsubscribe
+function Thread:on_turn(fn)
+  return self.client:on_thread_turn(self.id, fn)
+end
+
+--- Runs a shell command in the thread (thread/shellCommand) as a turn of its own: it runs
+--- UNSANDBOXED, with the user's full rights (ask the user first). Its turn reaches
+--- Thread:on_turn watchers (a commandExecution item with source "userShell").
+---@param command string
+---@param opts {timeout_ms: number|nil}|nil timeout_ms: the command's own limit
+---@param cb fun(err: codex.Error|nil, result: table|nil)|nil
+Thread.shell = await.wrap(function(self, command, opts)
+  if type(command) ~= "string" or command == "" then error(errors.new("invalid_argument", "shell: a command is required"), 0) end
+  return self.client:request("thread/shellCommand", { threadId = self.id, command = command, timeoutMs = opts and opts.timeout_ms or nil })
 end, 2)
 
 ---@class codex.ReviewOptions
@@ -233,7 +254,8 @@ Thread.set_name = await.wrap(function(self, name)
   return self.client:request("thread/name/set", { threadId = self.id, name = name })
 end, 1)
 
---- Starts compaction of the thread's history (thread/compact/start).
+--- Starts compaction of the thread's history (thread/compact/start). The compaction runs as
+--- a turn of the thread: Thread:on_turn watchers get it.
 Thread.compact = await.wrap(function(self)
   return self.client:request("thread/compact/start", { threadId = self.id })
 end, 0)

@@ -16,6 +16,8 @@ local input = require("codex.input")
 ---@field duration_ms number|nil
 ---@field review string|nil a review turn's review text (its exitedReviewMode item); nil for other turns
 ---@field findings codex.ReviewFinding[]|nil a review turn's findings, parsed from that text ({} when it has none)
+---@field diff string|nil the turn's latest aggregated unified diff (turn/diff/updated); nil when it changed no file
+---@field files table<string, codex.PatchCount> lines added and removed per file of that diff (its paths, as the diff names them: relative to the repository's root); {} without a diff
 
 ---@class codex.Turn
 ---@field id string
@@ -76,6 +78,9 @@ function M.new(client, thread_id, result, stream)
       if text then text_add(text, type(p.delta) == "string" and p.delta or "") end
     elseif m == "thread/tokenUsage/updated" then
       acc.usage = p.tokenUsage
+    elseif m == "turn/diff/updated" then
+      -- Each one is the whole turn's diff so far: only the latest is kept (not per event).
+      if type(p.diff) == "string" then self._diff = p.diff end
     elseif m == "turn/completed" then
       acc.completed = type(p.turn) == "table" and p.turn or {}
     end
@@ -88,6 +93,13 @@ end
 ---@return table|nil
 function Turn:item(item_id)
   return self.items[item_id]
+end
+
+--- The turn's latest aggregated unified diff (turn/diff/updated: sent after each applied file
+--- change and before turn/completed); nil before any.
+---@return string|nil
+function Turn:diff()
+  return self._diff
 end
 
 --- Iterates over the events of the turn, ending after turn/completed:
@@ -117,7 +129,8 @@ end
 
 --- Calls fn(params, msg) for each event of this method ("*" for all), first for those the
 --- turn still holds (all of them when this is its first consumer). Returns an unsubscribe
---- function.
+--- function. When the turn can no longer end (the app-server died, the client was closed),
+--- the last event is `codex/closed` with params.error (a codex.Error), not turn/completed.
 ---@param method string
 ---@param fn fun(params: table, msg: table)
 ---@return fun()
@@ -162,6 +175,12 @@ function Turn:result()
     completed_at = val(completed.completedAt),
     duration_ms = val(completed.durationMs),
   }
+  local diff = self._diff
+  self._result.diff, self._result.files = diff, {}
+  if diff then
+    local files = require("codex.patch").parse(diff)
+    if files then self._result.files = require("codex.patch").summary(files) end
+  end
   local review = require("codex.review")
   local text = review.text_of(items)
   if text then self._result.review, self._result.findings = text, review.parse(text) end

@@ -341,6 +341,36 @@ test("[[patch]] declined: file untouched, model told", function()
   check(tostring(last_agent_text(t)):find("^Declined: "), "final text", last_agent_text(t))
 end)
 
+test("[[update]] accepted: 3 files (two hunks, one edit, a new file) as the fixture says", function()
+  local U = require("mock.update_patch")
+  local function write(path, text)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+  end
+  write(work .. "/big.lua", U.before.two)
+  write(work .. "/main.lua", U.before.one)
+  os.remove(work .. "/extra.txt")
+  decision = "accept"
+  local th = new_thread({ sandbox = "read-only" })
+  local t = run_turn(th, "[[update]]")
+  eq(t.completed.status, "completed", "status")
+  eq(read(work .. "/big.lua"), (U.before.two:gsub("return 1\n", "return 10\n"):gsub("return 2\n", "return 20\n")), "big.lua")
+  eq(read(work .. "/main.lua"), (U.before.one:gsub('print%("main"%)', 'print("main, updated")')), "main.lua")
+  eq(read(work .. "/extra.txt"), U.new_text, "extra.txt")
+  local fc = items_of(t, "fileChange")[1]
+  check(fc and #fc.changes == 3, "three changes", fc)
+  local hunks = 0
+  for _, c in ipairs(fc.changes) do
+    if tostring(c.path):find("big.lua", 1, true) then
+      for _ in tostring(c.diff):gmatch("@@ %-") do hunks = hunks + 1 end
+    end
+  end
+  eq(hunks, 2, "big.lua's diff has two hunks")
+  check(tostring(last_agent_text(t)):find("^Patch result: Success"), "final text", last_agent_text(t))
+  print_trace("update accept", t.from)
+end)
+
 test("[[fail500]]: turn/completed failed with the error message", function()
   local th = new_thread()
   local t = run_turn(th, "[[fail500]]")

@@ -14,6 +14,8 @@ local uv = require("luv")
 local cjson = require("cjson")
 
 local HERE = (debug.getinfo(1, "S").source:gsub("^@", "")):match("^(.*)/[^/]*$") or "."
+-- [[update]]'s files and patch (shared with the tests, which write its files first).
+local UPDATE = dofile(HERE .. "/update_patch.lua")
 
 ---------------------------------------------------------------------------------------------
 -- Options
@@ -591,7 +593,7 @@ local function analyze(req, body)
   return info
 end
 
-local MAGIC = { markdown = true, exec = true, patch = true, slow = true, fail500 = true, failed = true,
+local MAGIC = { markdown = true, exec = true, patch = true, update = true, slow = true, fail500 = true, failed = true,
   context = true, reasoning = true, truncated = true }
 
 local function magic_word(text)
@@ -694,13 +696,14 @@ local function exec_call(cmd)
   }
 end
 
+local function apply_patch_call(input)
+  return { type = "custom_tool_call", call_id = "call-patch-" .. next_id("call"), name = "apply_patch", input = input }
+end
+
 local function patch_call(file, lines)
   local body = {}
   for _, l in ipairs(lines) do body[#body + 1] = "+" .. l .. "\n" end
-  return {
-    type = "custom_tool_call", call_id = "call-patch-" .. next_id("call"), name = "apply_patch",
-    input = "*** Begin Patch\n*** Add File: " .. file .. "\n" .. table.concat(body) .. "*** End Patch",
-  }
+  return apply_patch_call("*** Begin Patch\n*** Add File: " .. file .. "\n" .. table.concat(body) .. "*** End Patch")
 end
 
 -- The review JSON for a spec "FILE:LINE[:P] …" (P: priority 0-3, default 1), or "none" for
@@ -759,6 +762,9 @@ local function choose(req, body, info)
   elseif word == "patch" then
     local file = rest:match("^(%S+)") or DEFAULT_PATCH_FILE
     return word, function(c) sse_play(c, tool_call_steps(patch_call(file, { "hello from apply_patch" }))) end
+  elseif word == "update" then
+    local input = UPDATE.patch(UPDATE.names(rest))
+    return word, function(c) sse_play(c, tool_call_steps(apply_patch_call(input))) end
   elseif word == "slow" then
     if info.turn_id then slow_turns[info.turn_id] = true end
     return word, function(c)
@@ -836,6 +842,7 @@ local function handle_responses(c, req)
   entry.turn_id = info.turn_id
   entry.thread_id = info.thread_id
   entry.last_user = excerpt(info.last_user, 200)
+  entry.last_user_full = excerpt(info.last_user, 8192) -- (a steer's whole text, for the tests)
   entry.input_types = info.input_types
   entry.user_texts = info.user_texts
   entry.tool_output = info.tool_output and {

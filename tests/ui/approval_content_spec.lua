@@ -328,12 +328,89 @@ describe("codex.ui.approval_content", function()
       f:close()
       return s
     end
-    for _, m in ipairs({ "approval", "approval_content", "approval_view", "user_input", "elicitation", "grant" }) do
+    for _, m in ipairs({ "approval", "approval_content", "approval_view", "user_input", "elicitation", "grant", "approval_hunks", "hunk_apply" }) do
       expect.falsy(source(m):find("codex.ui.chat", 1, true), m .. " requires nothing of the chat")
     end
-    for _, m in ipairs({ "approval_content", "chat_items" }) do
+    for _, m in ipairs({ "approval_content", "chat_items", "approval_hunks" }) do
       local code = source(m):gsub("%-%-[^\n]*", "") -- (comments may name vim.NIL)
       expect.falsy(code:find("vim%."), m .. " uses no vim.*")
     end
+  end)
+
+  describe("per-hunk choice of a patch (codex.ui.approval_hunks)", function()
+    local hunks = require("codex.ui.approval_hunks")
+    local CHANGES = {
+      { path = "/w/big.lua", kind = { type = "update" },
+        diff = "@@ -3,3 +3,3 @@\n function M.first()\n-  return 1\n+  return 10\n end\n@@ -18,3 +18,3 @@\n function M.second()\n-  return 2\n+  return 20\n end\n" },
+      { path = "/w/extra.txt", kind = { type = "add" }, diff = "extra line 1\nextra line 2\n" },
+    }
+    local function patch_req()
+      return req(PATCH, { itemId = "fc", availableDecisions = { "accept", "acceptForSession", "decline", "cancel" } },
+        { item = { id = "fc", changes = CHANGES } })
+    end
+
+    it("splits the changes into units, all accepted; the choices follow the selection", function()
+      local sel = assert(hunks.of(CHANGES))
+      expect.eq(#sel.flat, 3)
+      expect.eq(hunks.state(sel), "all")
+      local r = patch_req()
+      expect.same(keys_of(content.choices(r, "patch", { hunks = sel })), { "accept", "acceptForSession", "decline", "cancel" })
+      hunks.set(sel, 2, false)
+      expect.eq(hunks.state(sel), "some")
+      local ch = content.choices(r, "patch", { hunks = sel })
+      expect.same(keys_of(ch), { "partial", "decline", "cancel" })
+      expect.truthy(ch[1].partial)
+      expect.same(ch[1].result, { decision = "decline" }, "the request itself is declined")
+      expect.match(ch[1].label, "2 of 3")
+      hunks.set_all(sel, false)
+      expect.same(keys_of(content.choices(r, "patch", { hunks = sel })), { "decline", "cancel" })
+      expect.eq(hunks.set(sel, 3), true, "set without a value toggles")
+      expect.eq(hunks.counts(sel), 1)
+    end)
+
+    it("has no per-hunk choice for a change it cannot parse (all or nothing, and says why)", function()
+      local sel, why = hunks.of({ { path = "/w/x", kind = { type = "update" }, diff = "garbage" } })
+      expect.falsy(sel)
+      expect.match(why, "/w/x")
+      local r = req(PATCH, { itemId = "fc" }, { item = { id = "fc", changes = { { path = "/w/x", diff = "garbage" } } } })
+      local c = content.render(r, "patch", content.choices(r, "patch", {}), { hunks_why = why })
+      expect.match(text(c), "whole patch %(all files%): no per%-hunk choice")
+    end)
+
+    it("renders ✓/✗ per hunk, records the hunks' lines, dims a rejected hunk", function()
+      local sel = assert(hunks.of(CHANGES))
+      hunks.set(sel, 2, false)
+      local r = patch_req()
+      local k = { approval_next_hunk = "]h", approval_prev_hunk = "[h", approval_toggle_hunk = "<Tab>",
+        approval_accept_hunk = "a", approval_reject_hunk = "r", approval_accept_all = "A", approval_reject_all = "R" }
+      for name, v in pairs(KEYMAPS) do k[name] = v end
+      local c = content.render(r, "patch", content.choices(r, "patch", { hunks = sel }), { keymaps = k, hunks = sel })
+      expect.eq(#c.hunks, 3)
+      expect.eq(c.lines[c.hunks[1]], "    ✓ @@ -3,3 +3,3 @@")
+      expect.eq(c.lines[c.hunks[2]], "    ✗ @@ -18,3 +18,3 @@")
+      expect.eq(c.lines[c.hunks[3]], "    ✓ new file, 2 lines")
+      expect.eq(c.hunk_at[c.hunks[2] + 2], 2, "a hunk's lines belong to it")
+      expect.eq(c.lines[c.hunks[2] + 2], "      -  return 2")
+      expect.truthy(has(spans(c), "-  return 2:CodexApprovalHunkDimmed"), "rejected: dimmed")
+      expect.truthy(has(spans(c), "-  return 1:CodexApprovalDiffDelete"), "accepted: diff colours")
+      expect.match(text(c), "hunks: 2 of 3 accepted: the editor applies only these")
+      expect.match(text(c), "update /w/big%.lua  %(2 hunks, 1 accepted%)")
+      expect.match(c.hint_in, "%]h/%[h hunks · <Tab>/a/r hunk · A/R all")
+      expect.eq(#c.files, 2)
+    end)
+
+    it("tells the agent per file what was applied and rejected, by the hunks' @@ lines", function()
+      local s = hunks.steer_text({
+        { path = "/w/big.lua", applied = { "@@ -3,3 +3,3 @@" }, rejected = { "@@ -18,3 +18,3 @@" }, status = "written" },
+        { path = "/w/main.lua", applied = {}, rejected = { "@@ -2,2 +2,2 @@" }, status = "unchanged" },
+        { path = "/w/x.lua", applied = { "@@ -1 +1 @@" }, rejected = {}, status = "refused", error = "@@ -1 +1 @@ no longer matches the file" },
+        { path = "/w/u.lua", applied = { "@@ -1 +1 @@" }, rejected = {}, status = "unsaved" },
+      })
+      expect.match(s, "\n%- /w/big%.lua: applied @@ %-3,3 %+3,3 @@ %(written to disk%); rejected @@ %-18,3 %+18,3 @@\n")
+      expect.match(s, "\n%- /w/main%.lua: unchanged; rejected @@ %-2,2 %+2,2 @@\n")
+      expect.match(s, "\n%- /w/x%.lua: NOT changed, nothing of it was applied: @@ %-1 %+1 @@ no longer matches the file")
+      expect.match(s, "/w/u%.lua: applied @@ %-1 %+1 @@ %(applied to my unsaved buffer only: the file on disk does not have it%)")
+      expect.falsy(s:find("[[", 1, true), "no magic word of the mock")
+    end)
   end)
 end)

@@ -5,7 +5,7 @@
 -- It runs the same under plain Lua 5.4 and inside the Neovim suites (it only drives tmux); in a
 -- Neovim suite the demo runs on the Neovim under test (CODEX_TEST_NVIM: 0.7.2, 0.10, 0.12).
 -- It leaves the last screen in .testenv/demo-capture.txt (and the file-change prompt in
--- .testenv/demo-capture-approval.txt).
+-- .testenv/demo-capture-approval.txt, the per-hunk one in .testenv/demo-capture-hunks.txt).
 local ROOT = TEST_ROOT
 
 local shell = require("lib.shell")
@@ -381,6 +381,31 @@ describe("make demo in a real terminal (tmux)", function()
     escape()
     keys("g", "g", "d", "G")
     wait_screen("the input cleared", function(screen) return not screen:find("typed after", 1, true) end, 10)
+  end)
+
+  step("a 3-file patch hunk by hunk: reject one, apply the others; the agent is told (issue 10)", function()
+    local U = require("mock.update_patch")
+    write(WORKSPACE .. "/big.lua", U.before.two)
+    write(WORKSPACE .. "/main.lua", U.before.one)
+    os.remove(WORKSPACE .. "/extra.txt")
+    keys("i")
+    type_text("[[update]]")
+    keys("C-s")
+    wait_texts("the per-hunk prompt", { "Codex wants to change 3 files", "hunks: 4 of 4 accepted", "g1  Apply the change" }, 60)
+    keys("C-a")
+    wait_cursor_on("the cursor on the first choice", "g1  Apply the change")
+    keys("]", "h", "]", "h")
+    wait_cursor_on("the cursor on big.lua's second hunk", "✓ @@ -18,3 +18,3 @@")
+    keys("r")
+    local s = wait_texts("the hunk rejected", { "✗ @@ -18,3 +18,3 @@", "hunks: 3 of 4 accepted", "g1  Apply only the accepted hunks (3 of 4" }, 10)
+    write(ROOT .. "/.testenv/demo-capture-hunks.txt", s)
+    expect.eq(read(WORKSPACE .. "/big.lua"), U.before.two, "nothing written before the answer")
+    keys("g", "1")
+    s = wait_texts("the steer in the chat", { "I reviewed your patch hunk by hunk", "idle" }, 60)
+    expect.falsy(s:find("Codex wants to change 3 files", 1, true), "the prompt closed:\n" .. s)
+    expect.eq(read(WORKSPACE .. "/big.lua"), (U.before.two:gsub("return 1\n", "return 10\n")), "big.lua: only its first hunk")
+    expect.eq(read(WORKSPACE .. "/main.lua"), (U.before.one:gsub('print%("main"%)', 'print("main, updated")')))
+    expect.eq(read(WORKSPACE .. "/extra.txt"), U.new_text)
   end)
 
   step(":qa! ends the demo and leaves no process, no CODEX_HOME", function()

@@ -32,6 +32,12 @@ local rows = {
   { "chat.history_turns", "number", default = 20, min = 1,
     doc = "a resumed or forked chat shows this many newest turns; earlier ones load this many at a time"
       .. " (|codex-history|)" },
+  { "notify", "table" },
+  { "notify.terminal", "string", default = "approvals", enum = { "never", "approvals", "always" },
+    doc = "a terminal notification (OSC 9 / OSC 777, through tmux) when a turn waits for your approval"
+      .. " (\"always\": also when one ends) while its chat is hidden or Neovim has no focus (|codex-notify|)" },
+  { "notify.bell", "string", default = "approvals", enum = { "never", "approvals", "always" },
+    doc = "the terminal's bell, for the same events" },
   { "keymaps", "table", unknown = "is not a known keymap", collapse = true,
     doc = "see |codex-keymaps|; false disables one" },
   { "login", "table" },
@@ -48,10 +54,20 @@ local keymaps = {
   { "close", "q", "chat buffer: close the chat windows" },
   { "load_earlier", "gK", "chat buffer: load earlier turns of a resumed thread (|codex-history|)" },
   { "help", "g?", "chat and input: list the chat's keys in a float" },
-  { "open_agent", "<CR>", "chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)" },
+  { "open_agent", "<CR>", "chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|),"
+    .. " or the changed file as open_file does" },
+  { "open_file", "gf", "chat buffer: on a file change, open the file at its first hunk (in its diff: at the line"
+    .. " under the cursor; |codex-diff|)" },
   { "approval_choose", "<CR>", "approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)" },
   { "approval_next_file", "]f", "approval window: next file of a diff" },
   { "approval_prev_file", "[f", "approval window: previous file" },
+  { "approval_next_hunk", "]h", "approval window: next hunk of a diff (|codex-approval-hunks|)" },
+  { "approval_prev_hunk", "[h", "approval window: previous hunk" },
+  { "approval_toggle_hunk", "<Tab>", "approval window: accept or reject the hunk under the cursor" },
+  { "approval_accept_hunk", "a", "approval window: accept the hunk under the cursor, go to the next" },
+  { "approval_reject_hunk", "r", "approval window: reject the hunk under the cursor, go to the next" },
+  { "approval_accept_all", "A", "approval window: accept every hunk" },
+  { "approval_reject_all", "R", "approval window: reject every hunk" },
   { "approval_back", "<Esc>", "approval window: go back without answering" },
   { "login_cancel", "q", "login window: cancel the login" },
 }

@@ -36,6 +36,7 @@
 ---@field approval_policy "untrusted"|"on-request"|"never"|table ask before commands and file changes
 ---@field auto_approve {commands: string[]|boolean|nil, file_changes: string[]|boolean|nil}|false or { commands = {patterns}, file_changes = {patterns} }: accepted without a prompt
 ---@field chat codex.Config.chat
+---@field notify codex.Config.notify
 ---@field keymaps codex.Config.keymaps see |codex-keymaps|; false disables one
 ---@field login codex.Config.login
 
@@ -49,6 +50,10 @@
 ---@field frame_ms number at most one render per chat per frame
 ---@field history_turns number a resumed or forked chat shows this many newest turns; earlier ones load this many at a time (|codex-history|)
 
+---@class codex.Config.notify
+---@field terminal "never"|"approvals"|"always" a terminal notification (OSC 9 / OSC 777, through tmux) when a turn waits for your approval ("always": also when one ends) while its chat is hidden or Neovim has no focus (|codex-notify|)
+---@field bell "never"|"approvals"|"always" the terminal's bell, for the same events
+
 ---@class codex.Config.keymaps
 ---@field send string|false input buffer, normal mode: send (steers a running turn)
 ---@field send_insert string|false input buffer, insert and normal mode: send
@@ -58,10 +63,18 @@
 ---@field close string|false chat buffer: close the chat windows
 ---@field load_earlier string|false chat buffer: load earlier turns of a resumed thread (|codex-history|)
 ---@field help string|false chat and input: list the chat's keys in a float
----@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|)
+---@field open_agent string|false chat buffer: open the sub-agent's thread of the item under the cursor (|codex-chat-items|), or the changed file as open_file does
+---@field open_file string|false chat buffer: on a file change, open the file at its first hunk (in its diff: at the line under the cursor; |codex-diff|)
 ---@field approval_choose string|false approval window: answer with the choice under the cursor (also g1 … g9: answer choice N)
 ---@field approval_next_file string|false approval window: next file of a diff
 ---@field approval_prev_file string|false approval window: previous file
+---@field approval_next_hunk string|false approval window: next hunk of a diff (|codex-approval-hunks|)
+---@field approval_prev_hunk string|false approval window: previous hunk
+---@field approval_toggle_hunk string|false approval window: accept or reject the hunk under the cursor
+---@field approval_accept_hunk string|false approval window: accept the hunk under the cursor, go to the next
+---@field approval_reject_hunk string|false approval window: reject the hunk under the cursor, go to the next
+---@field approval_accept_all string|false approval window: accept every hunk
+---@field approval_reject_all string|false approval window: reject every hunk
 ---@field approval_back string|false approval window: go back without answering
 ---@field login_cancel string|false login window: cancel the login
 

@@ -12,8 +12,13 @@
 ---    are exactly the request's `availableDecisions` (plus decline), keyed on the decision
 ---    value, never on its label;
 ---  * `approval_back` (<Esc>) returns to the previous window without answering;
----  * file changes show their diff, with `]f` / `[f` between files. The server's approval
----    covers the whole patch: there is no per-hunk answer.
+---  * file changes show their diff hunk by hunk, with `]f` / `[f` between files and `]h` / `[h`
+---    between hunks; each hunk is accepted (✓, the default) or rejected (✗): <Tab>, a, r, and
+---    A / R for all. The server's approval covers the whole patch, so: all accepted → accept;
+---    none → decline; some → the choice "Apply only the accepted hunks": the request is
+---    declined, the plugin applies the accepted hunks (codex.ui.hunk_apply: per file all or
+---    nothing, never over a hunk that no longer matches) and tells the agent in the same turn
+---    (a steer, through the host's steer() or the request's turn) what was applied and rejected.
 ---
 --- Several prompts queue per thread; the next one shows when the current one is answered or
 --- settled by the server (serverRequest/resolved, an interrupt, the process dying). A prompt
@@ -32,6 +37,7 @@ local content = require("codex.ui.approval_content")
 local deep_copy = require("codex.util").deep_copy
 local elicitation = require("codex.elicitation")
 local grant = require("codex.ui.grant")
+local hunk_sel = require("codex.ui.approval_hunks")
 local user_input = require("codex.ui.user_input")
 local util = require("codex.ui.util")
 local view = require("codex.ui.approval_view")
@@ -45,6 +51,9 @@ local M = {}
 ---@field kind "command"|"patch"|"permissions"|"mcp"
 ---@field choices codex.ApprovalChoice[]
 ---@field done boolean
+---@field hunks codex.HunkSelection|nil a patch's per-hunk choice (nil: all or nothing, hunks_why says why)
+---@field hunks_why string|nil
+---@field applying boolean|nil the accepted hunks were applied, the steer is on its way
 
 ---@class codex.ApprovalHost  What a chat tells the approval UI about itself (see attach).
 ---@field windows fun(): integer|nil, integer|nil its chat window and input window, when shown
@@ -52,6 +61,9 @@ local M = {}
 ---@field label fun(): string|nil the thread's name for notifications (nil: its id)
 ---@field item_state (fun(item_id: string, state: "approval"|nil))|nil optional: an item's prompt waits
 ---  ("approval": shown or queued) or is over (nil: answered, resolved, interrupted, the process died)
+---@field steer (fun(text: string, cb: fun(err: string|nil)))|nil optional: tells the agent `text` in the
+---  running turn (turn/steer; the chat shows it as the user's), then cb(err); without it the
+---  request's own turn is steered
 
 local queues = {} ---@type table<string, codex.ApprovalEntry[]>
 local hosts = {} ---@type table<string, codex.ApprovalHost>
@@ -83,10 +95,12 @@ local function unsaved(path)
   return buf ~= nil and vim.bo[buf].modified
 end
 
-local function ctx(compact)
+local function ctx(compact, entry)
   return {
     keymaps = keymaps(),
     compact = compact,
+    hunks = entry and entry.hunks,
+    hunks_why = entry and entry.hunks_why,
     unsaved = unsaved,
     null = vim.NIL,
     encode = vim.json.encode,
@@ -97,13 +111,14 @@ local function ctx(compact)
   }
 end
 
-local choose
+local choose, hunk_action
 
 view.bind({
   choose = function(key, idx) choose(key, idx) end,
+  hunk = function(key, action, idx) return hunk_action(key, action, idx) end,
   windows = windows,
   keymaps = keymaps,
-  render = function(entry, compact) return content.render(entry.req, entry.kind, entry.choices, ctx(compact)) end,
+  render = function(entry, compact) return content.render(entry.req, entry.kind, entry.choices, ctx(compact, entry)) end,
 })
 
 --- Shows the head of a thread's queue (if there is a window to show it in).
@@ -150,6 +165,7 @@ local function finish(entry, decision, keep_focus)
   events.emit("ApprovalResolved", {
     thread_id = entry.req.thread_id, method = entry.req.method, decision = decision,
     request_id = entry.req.id, answered = decision ~= nil,
+    steer = entry.steer_text, -- the accepted hunks were applied by the plugin, the agent told this
   })
 end
 
@@ -181,14 +197,90 @@ local function pick(entry, choice)
   end)
 end
 
+--- Tells the agent `text` in the prompt's turn: the host's steer, else the request's turn.
+local function steer(entry, text, cb)
+  local h = hosts[entry.key]
+  local called = false
+  local function once(err)
+    if called then return end
+    called = true
+    safely(function() cb(err) end)
+  end
+  if h and type(h.steer) == "function" then
+    local ok, err = pcall(h.steer, text, once)
+    if not ok then once(tostring(err)) end
+    return
+  end
+  local turn = entry.req.turn
+  if type(turn) == "table" and type(turn.steer) == "function" then
+    local ok, err = pcall(turn.steer, turn, text, function(e)
+      once(e and tostring(type(e) == "table" and e.message or e) or nil)
+    end)
+    if not ok then once(tostring(err)) end
+    return
+  end
+  once("no running turn to tell")
+end
+
+--- "Apply only the accepted hunks": applies them (codex.ui.hunk_apply), tells the user what
+--- could not be applied, steers the agent with what happened, then declines the request (so
+--- the steer is in the turn before codex goes on from the declined patch).
+local function partial(entry, choice)
+  if entry.applying then return end
+  entry.applying = true
+  local outcomes = require("codex.ui.hunk_apply").apply(entry.hunks)
+  local shown = ctx().display_path
+  local applied, refused = {}, 0
+  for _, o in ipairs(outcomes) do
+    if o.status == "refused" then
+      refused = refused + 1
+      util.notify(("%s: nothing applied — %s"):format(shown(o.path), o.error or "refused"), vim.log.levels.WARN)
+    elseif o.status == "unsaved" then
+      util.notify(("%s: applied to your unsaved buffer only (not written)"):format(shown(o.path)), vim.log.levels.WARN)
+      applied[#applied + 1] = shown(o.path)
+    elseif o.status ~= "unchanged" then
+      applied[#applied + 1] = shown(o.path)
+    end
+  end
+  util.notify(("applied the accepted hunks%s%s; telling the agent"):format(
+    #applied > 0 and (" to " .. table.concat(applied, ", ")) or " to no file",
+    refused > 0 and (" (%d file%s refused)"):format(refused, refused == 1 and "" or "s") or ""))
+  local text = hunk_sel.steer_text(outcomes)
+  entry.outcomes, entry.steer_text = outcomes, text
+  steer(entry, text, function(err)
+    if err then
+      util.notify("could not tell the agent which hunks were applied: " .. err, vim.log.levels.WARN)
+    end
+    finish(entry, answer(entry, choice, choice.result), true)
+  end)
+end
+
 choose = function(key, idx)
   local v = view.get(key)
   if not v then return end
   local entry = v.entry
   local choice = entry.choices[idx]
-  if not choice or entry.done then return end
+  if not choice or entry.done or entry.applying then return end
   if choice.pick then return pick(entry, choice) end
+  if choice.partial then return partial(entry, choice) end
   finish(entry, answer(entry, choice, choice.result), true)
+end
+
+--- A per-hunk key in the float: "toggle", "accept", "reject" (hunk idx), "all", "none".
+--- Re-renders the prompt (its choices follow the selection). Returns true when it changed.
+hunk_action = function(key, action, idx)
+  local v = view.get(key)
+  local entry = v and v.entry
+  if not entry or entry.done or entry.applying or not entry.hunks then return false end
+  local sel = entry.hunks
+  if action == "all" or action == "none" then
+    hunk_sel.set_all(sel, action == "all")
+  elseif not idx or hunk_sel.set(sel, idx, ({ toggle = nil, accept = true, reject = false })[action]) == nil then
+    return false
+  end
+  entry.choices = content.choices(entry.req, entry.kind, ctx(nil, entry))
+  view.refresh(key)
+  return true
 end
 
 --- Tells the user a prompt waits: where it shows and the key to answer it.
@@ -211,7 +303,12 @@ end
 local function enqueue(req, kind)
   if req.answered or req.resolved then return end
   local key = req.thread_id or ""
-  local entry = { key = key, req = req, kind = kind, done = false, choices = content.choices(req, kind, ctx()) }
+  local entry = { key = key, req = req, kind = kind, done = false }
+  if kind == "patch" then
+    local item = content.request_item(req)
+    entry.hunks, entry.hunks_why = hunk_sel.of(item and item.changes)
+  end
+  entry.choices = content.choices(req, kind, ctx(nil, entry))
   queues[key] = queues[key] or {}
   table.insert(queues[key], entry)
   req:on_resolved(function()
@@ -325,8 +422,9 @@ function M.pending(thread_id)
   return n
 end
 
---- The prompt shown for a thread: {win, buf, req, choices, choice_lines, files, anchor,
---- compact, room} or nil (for tests and statuslines).
+--- The prompt shown for a thread: {win, buf, req, choices, choice_lines, files, hunks (the
+--- lines of the hunks' ✓/✗ marks), selection (codex.HunkSelection), anchor, compact, room}
+--- or nil (for tests and statuslines).
 ---@param thread_id string
 ---@return table|nil
 function M.current(thread_id)
@@ -334,7 +432,8 @@ function M.current(thread_id)
   if not v or not util.win_ok(v.win) then return nil end
   local lines = {}
   for lnum, i in pairs(v.choice_at) do lines[i] = lnum end
-  return { win = v.win, buf = v.buf, req = v.entry.req, choices = v.entry.choices, choice_lines = lines, files = v.files, anchor = v.anchor, compact = v.compact, room = v.room }
+  return { win = v.win, buf = v.buf, req = v.entry.req, choices = v.entry.choices, choice_lines = lines, files = v.files,
+    hunks = v.hunks, selection = v.entry.hunks, anchor = v.anchor, compact = v.compact, room = v.room }
 end
 
 return M

@@ -31,6 +31,9 @@ M.HL = {
   CodexApprovalDiffAdd = "DiffAdd",
   CodexApprovalDiffDelete = "DiffDelete",
   CodexApprovalDiffChange = "DiffChange",
+  CodexApprovalHunkAccepted = "String", -- the ✓ of an accepted hunk
+  CodexApprovalHunkRejected = "WarningMsg", -- the ✗ of a rejected one
+  CodexApprovalHunkDimmed = "Comment", -- the lines of a rejected hunk
 }
 
 M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
@@ -42,6 +45,8 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 ---@field unsaved (fun(path: string): boolean)|nil is the file open with unsaved changes? (a warning)
 ---@field compact boolean|nil the choices right after a summary (the prompt does not fit)
 ---@field null any|nil the JSON null to send (codex.core.null; MCP decline/cancel carry content: null)
+---@field hunks codex.HunkSelection|nil a patch's per-hunk choice (codex.ui.approval_hunks); nil: all or nothing
+---@field hunks_why string|nil why a patch has no per-hunk choice
 
 ---@class codex.ApprovalChoice
 ---@field key string the decision's key ("accept", "decline", "acceptWithExecpolicyAmendment", …)
@@ -49,6 +54,7 @@ M.MAX_DIFF_LINES = 400 -- per file; the rest is summarised
 ---@field result table what is sent back
 ---@field group string its highlight group
 ---@field pick boolean|nil the answer is picked afterwards (a subset of the permissions: codex.ui.grant)
+---@field partial boolean|nil decline, and the plugin applies the accepted hunks (codex.ui.hunk_apply)
 
 -- Helpers ---------------------------------------------------------------------------------
 
@@ -56,6 +62,7 @@ local util = require("codex.util")
 local val, list = util.val, util.list
 local command_text = require("codex.ui.command_text")
 local elicitation = require("codex.elicitation")
+local hunk_sel = require("codex.ui.approval_hunks")
 
 --- A value as text: strings as they are, tables through ctx.encode.
 local function text(v, ctx)
@@ -198,6 +205,37 @@ function M.choices(req, kind, ctx)
     local key = decision_key(d)
     out[#out + 1] = { key = key, label = decision_label(d, kind, ctx), result = { decision = d }, group = decision_group(key) }
   end
+  if kind == "patch" and ctx and ctx.hunks then return M.hunk_choices(out, ctx.hunks) end
+  return out
+end
+
+--- The choices of a patch prompt for its hunk selection: all accepted, the request's own
+--- (codex applies the patch); some, "apply only the accepted hunks" (the request is declined
+--- and the plugin applies them) instead of the accepting ones; none, only decline and cancel.
+---@param base codex.ApprovalChoice[] the request's choices (M.choices without hunks)
+---@param sel codex.HunkSelection
+---@return codex.ApprovalChoice[]
+function M.hunk_choices(base, sel)
+  local state = hunk_sel.state(sel)
+  if state == "all" then return base end
+  local out = {}
+  local decline
+  for _, c in ipairs(base) do
+    if c.key == "decline" then decline = c end
+  end
+  if state == "some" and decline then
+    local n, total = hunk_sel.counts(sel)
+    out[#out + 1] = { key = "partial", partial = true, result = decline.result, group = "CodexApprovalChoice",
+      label = ("Apply only the accepted hunks (%d of %d; the editor writes them, the agent is told)"):format(n, total) }
+  end
+  for _, c in ipairs(base) do
+    if c.key == "decline" then
+      out[#out + 1] = { key = c.key, result = c.result, group = c.group,
+        label = state == "none" and "Decline: all hunks rejected (the agent continues)" or "Decline all (the agent continues)" }
+    elseif c.key == "cancel" then
+      out[#out + 1] = c
+    end
+  end
   return out
 end
 
@@ -338,12 +376,22 @@ local function header_text(req, kind)
 end
 
 --- The hint while focus is in the float: how to answer there.
-local function key_hint(kind, nchoices, k)
+local function key_hint(kind, nchoices, k, with_hunks)
   local parts = {}
   if k.approval_choose then parts[#parts + 1] = k.approval_choose .. " on a choice" end
   parts[#parts + 1] = nchoices > 1 and ("g1-g%d"):format(math.min(nchoices, 9)) or "g1"
-  if kind == "patch" and k.approval_next_file then
-    parts[#parts + 1] = k.approval_next_file .. (k.approval_prev_file and ("/" .. k.approval_prev_file) or "") .. " files"
+  local function pair(a, b, what)
+    if a then parts[#parts + 1] = a .. (b and ("/" .. b) or "") .. " " .. what end
+  end
+  if kind == "patch" then pair(k.approval_next_file, k.approval_prev_file, "files") end
+  if kind == "patch" and with_hunks then
+    pair(k.approval_next_hunk, k.approval_prev_hunk, "hunks")
+    local t = {}
+    for _, x in ipairs({ k.approval_toggle_hunk, k.approval_accept_hunk, k.approval_reject_hunk }) do
+      if x then t[#t + 1] = x end
+    end
+    if #t > 0 then parts[#parts + 1] = table.concat(t, "/") .. " hunk" end
+    pair(k.approval_accept_all, k.approval_reject_all, "all")
   end
   if k.approval_back then parts[#parts + 1] = k.approval_back .. " back" end
   return table.concat(parts, " · ")
@@ -438,6 +486,67 @@ local function file_body(b, change, ctx)
   return lnum
 end
 
+M.ACCEPTED, M.REJECTED = "✓", "✗"
+
+--- One file of a patch, hunk by hunk: its header line, then per hunk a "✓ @@ … @@" (or ✗)
+--- line and the hunk's lines (dimmed when rejected). Records the lines in `acc`: files (the
+--- header lines), hunks (flat index → its mark line) and hunk_at (line → flat index).
+local function hunk_file_body(b, f, ctx, acc)
+  local shown = ctx.display_path or function(s) return s end
+  if b.lines[#b.lines] ~= "" then b.blank() end
+  local kind = f.kind
+  local move = kind == "rename" and f.file.new_path and (" → " .. shown(f.file.new_path)) or ""
+  local n_acc = 0
+  for _, u in ipairs(f.units) do
+    if u.accepted then n_acc = n_acc + 1 end
+  end
+  local count = #f.units > 1 and ("  (%d hunks, %d accepted)"):format(#f.units, n_acc) or ""
+  local head = ("%-6s %s%s%s"):format(kind, shown(f.path), move, count)
+  local lnum = b.add(head, "CodexApprovalFile", "  ")
+  b.hls[#b.hls + 1] = { lnum - 1, "CodexApprovalLabel", 2, 2 + #kind }
+  acc.files[#acc.files + 1] = lnum
+  local shown_lines = 0
+  for _, u in ipairs(f.units) do
+    acc.flat = acc.flat + 1
+    local idx = acc.flat
+    local mark = u.accepted and M.ACCEPTED or M.REJECTED
+    local title = hunk_sel.title(f, u)
+    local at = b.add(("%s %s"):format(mark, title), nil, "    ")
+    b.hls[#b.hls + 1] = { at - 1, u.accepted and "CodexApprovalHunkAccepted" or "CodexApprovalHunkRejected", 4, 4 + #mark }
+    b.hls[#b.hls + 1] = { at - 1, u.accepted and "CodexApprovalDiffChange" or "CodexApprovalHunkDimmed", 5 + #mark, -1 }
+    acc.hunks[idx] = at
+    acc.hunk_at[at] = idx
+    local body = u.hunk and u.hunk.lines or {}
+    local skipped = 0
+    for _, l in ipairs(body) do
+      if shown_lines >= M.MAX_DIFF_LINES then
+        skipped = skipped + 1
+      else
+        shown_lines = shown_lines + 1
+        local line = l.op .. (l.text:gsub("\r$", ""))
+        b.lines[#b.lines + 1] = "      " .. line
+        acc.hunk_at[#b.lines] = idx
+        local g = u.accepted and diff_group(line, "update") or "CodexApprovalHunkDimmed"
+        if g then b.hls[#b.hls + 1] = { #b.lines - 1, g, 6, -1 } end
+      end
+    end
+    if skipped > 0 then
+      b.add(("… %d more lines"):format(skipped), "CodexApprovalHint", "      ")
+      acc.hunk_at[#b.lines] = idx
+    end
+  end
+end
+
+--- "Hunks: 3 of 4 accepted." and what the answer then does.
+local function hunk_summary(b, sel)
+  local n, total = hunk_sel.counts(sel)
+  local state = hunk_sel.state(sel)
+  local what = state == "all" and "codex applies the whole patch"
+    or state == "none" and "the patch is declined"
+    or "the editor applies only these, and tells the agent"
+  b.field("hunks:", ("%d of %d accepted: %s"):format(n, total, what))
+end
+
 --- The changes of a patch request (tables only).
 local function changes_of(req)
   local item = M.request_item(req)
@@ -469,6 +578,7 @@ local function patch_summary(b, req, ctx)
     parts[#parts + 1] = ("%s %s"):format(change_kind(change, ctx), shown(text(change.path, ctx) or "?"))
   end
   if #parts > 0 then b.field("files:", table.concat(parts, ", "), "CodexApprovalFile") end
+  if ctx.hunks then hunk_summary(b, ctx.hunks) end
 end
 
 local function patch_body(b, req, ctx, files, skip_warnings)
@@ -476,7 +586,15 @@ local function patch_body(b, req, ctx, files, skip_warnings)
   if not skip_warnings then unsaved_warnings(b, req, ctx) end
   b.field("reason:", text(p.reason, ctx))
   b.field("grants write access to:", text(p.grantRoot, ctx), "CodexApprovalFile")
-  b.add("The answer covers the whole patch (all files).", "CodexApprovalHint", "  ")
+  local sel = ctx.hunks
+  if sel then
+    if not files.compact_summary then hunk_summary(b, sel) end
+    local acc = { files = files, hunks = files.hunks, hunk_at = files.hunk_at, flat = 0 }
+    for _, f in ipairs(sel.files) do hunk_file_body(b, f, ctx, acc) end
+    return
+  end
+  b.add("The answer covers the whole patch (all files)" .. (ctx.hunks_why and (": no per-hunk choice (" .. ctx.hunks_why .. ")") or "") .. ".",
+    "CodexApprovalHint", "  ")
   local changes = changes_of(req)
   if #changes == 0 then
     b.blank()
@@ -528,6 +646,8 @@ end
 ---@field hls {[1]: integer, [2]: string, [3]: integer, [4]: integer}[] row (0-based), group, start col, end col (-1: the end)
 ---@field choice_at table<integer, integer> line (1-based) → choice index
 ---@field files integer[] lines (1-based) of the file headers
+---@field hunks integer[] per hunk (the selection's flat index), the line (1-based) of its ✓/✗ mark
+---@field hunk_at table<integer, integer> line (1-based) → the hunk's flat index (its mark and its lines)
 ---@field hint_row integer the line (1-based) of the key hint
 ---@field hint_in string the hint while focus is in the float (<CR>, g1-gN, files, back)
 ---@field hint_away string the hint while it is elsewhere (how to get there: <C-a>)
@@ -546,9 +666,9 @@ function M.render(req, kind, choices, ctx)
   ctx = ctx or {}
   local k = ctx.keymaps or {}
   local b = new_builder()
-  local files = {}
+  local files = { hunks = {}, hunk_at = {}, compact_summary = ctx.compact }
   b.add(header_text(req, kind), "CodexApprovalTitle", " ")
-  local hint_in, hint_away = " " .. key_hint(kind, #choices, k), " " .. away_hint(k)
+  local hint_in, hint_away = " " .. key_hint(kind, #choices, k, ctx.hunks ~= nil), " " .. away_hint(k)
   local hint_row = b.add(hint_away, "CodexApprovalHint")
   local choice_at, choices_end = {}, 0
   local function add_choices()
@@ -596,8 +716,10 @@ function M.render(req, kind, choices, ctx)
     b.blank()
     add_choices()
   end
+  local hunks, hunk_at = files.hunks, files.hunk_at
+  files.hunks, files.hunk_at, files.compact_summary = nil, nil, nil
   return {
-    lines = b.lines, hls = b.hls, choice_at = choice_at, files = files,
+    lines = b.lines, hls = b.hls, choice_at = choice_at, files = files, hunks = hunks, hunk_at = hunk_at,
     hint_row = hint_row, hint_in = hint_in, hint_away = hint_away, choices_end = choices_end,
   }
 end

@@ -26,6 +26,8 @@ local map = util.mapper("codex approval: ")
 ---@field anchor integer|nil the chat window (nil: anchored to the editor)
 ---@field choice_at table<integer, integer> line → choice index
 ---@field files integer[] lines of the file headers
+---@field hunks integer[] per hunk (flat index), the line of its ✓/✗ mark
+---@field hunk_at table<integer, integer> line → the hunk's flat index
 ---@field hint_row integer
 ---@field hint_in string
 ---@field hint_away string
@@ -42,6 +44,7 @@ local views = {} ---@type table<string, codex.ApprovalView>
 
 ---@class codex.ApprovalViewOwner
 ---@field choose fun(key: string, idx: integer) answer the shown prompt with a choice
+---@field hunk fun(key: string, action: string, idx: integer|nil): boolean accept/reject hunks (then refresh)
 ---@field windows fun(key: string): integer|nil, integer|nil the thread's chat and input windows
 ---@field render fun(entry: codex.ApprovalEntry, compact: boolean): codex.ApprovalContent
 ---@field keymaps fun(): table
@@ -161,6 +164,7 @@ local function fill(view, c, compact)
     pcall(api.nvim_buf_add_highlight, buf, ns, h[2], h[1], h[3], h[4])
   end
   view.choice_at, view.files, view.compact = c.choice_at, c.files, compact
+  view.hunks, view.hunk_at = c.hunks or {}, c.hunk_at or {}
   view.hint_row, view.hint_in, view.hint_away, view.choices_end = c.hint_row, c.hint_in, c.hint_away, c.choices_end
   set_hint(view)
 end
@@ -262,6 +266,43 @@ local function move_file(view, dir)
   show_line(view, target)
 end
 
+--- The next (dir 1) or previous (-1) line of `lines` (sorted) from the cursor, wrapping.
+local function next_of(lines, cur, dir)
+  if dir > 0 then
+    for _, l in ipairs(lines) do if l > cur then return l end end
+    return lines[1]
+  end
+  for i = #lines, 1, -1 do if lines[i] < cur then return lines[i] end end
+  return lines[#lines]
+end
+
+local function move_hunk(view, dir)
+  if not win_ok(view.win) or #view.hunks == 0 then return end
+  show_line(view, next_of(view.hunks, api.nvim_win_get_cursor(view.win)[1], dir))
+end
+
+--- A per-hunk key: the hunk under the cursor (or all), then, for accept/reject, the next hunk.
+local function hunk_key(key, view, action)
+  local v = views[key]
+  if v ~= view or not win_ok(view.win) then return end
+  if #view.hunks == 0 then
+    util.notify("this prompt has no per-hunk choice: its answer covers the whole patch")
+    return
+  end
+  local idx
+  if action ~= "all" and action ~= "none" then
+    idx = view.hunk_at[api.nvim_win_get_cursor(view.win)[1]]
+    if not idx then
+      util.notify("move the cursor to a hunk first (" .. (owner.keymaps().approval_next_hunk or "]h") .. ")")
+      return
+    end
+  end
+  if not owner.hunk(key, action, idx) then return end
+  if idx and (action == "accept" or action == "reject") and view.hunks[idx + 1] then
+    show_line(view, view.hunks[idx + 1])
+  end
+end
+
 local function map_keys(key, view)
   local buf, k = view.buf, owner.keymaps()
   map(buf, "n", k.approval_choose, function()
@@ -274,7 +315,8 @@ local function map_keys(key, view)
       util.notify("move the cursor to a choice first (or use g1-g9)")
     end
   end, "answer with the choice under the cursor")
-  for i = 1, math.min(#view.entry.choices, 9) do
+  -- (a patch's choices follow its hunk selection: every chord is mapped, an empty one does nothing)
+  for i = 1, view.entry.kind == "patch" and 9 or math.min(#view.entry.choices, 9) do
     map(buf, "n", "g" .. i, function()
       local v = views[key]
       if v and v.buf == buf then owner.choose(key, i) end
@@ -282,6 +324,15 @@ local function map_keys(key, view)
   end
   map(buf, "n", k.approval_next_file, function() move_file(view, 1) end, "next file")
   map(buf, "n", k.approval_prev_file, function() move_file(view, -1) end, "previous file")
+  if view.entry.kind == "patch" then
+    map(buf, "n", k.approval_next_hunk, function() move_hunk(view, 1) end, "next hunk")
+    map(buf, "n", k.approval_prev_hunk, function() move_hunk(view, -1) end, "previous hunk")
+    map(buf, "n", k.approval_toggle_hunk, function() hunk_key(key, view, "toggle") end, "accept/reject the hunk")
+    map(buf, "n", k.approval_accept_hunk, function() hunk_key(key, view, "accept") end, "accept the hunk")
+    map(buf, "n", k.approval_reject_hunk, function() hunk_key(key, view, "reject") end, "reject the hunk")
+    map(buf, "n", k.approval_accept_all, function() hunk_key(key, view, "all") end, "accept every hunk")
+    map(buf, "n", k.approval_reject_all, function() hunk_key(key, view, "none") end, "reject every hunk")
+  end
   map(buf, "n", k.approval_back, function() M.back(key) end, "back without answering")
   map(buf, "n", k.focus_approval, function() M.back(key) end, "back without answering")
 end
@@ -451,6 +502,26 @@ function M.dismiss(key, entry, keep_focus, redisplay)
   if keep_focus and prev_insert and win_ok(prev_win) and api.nvim_get_current_win() == prev_win then
     restore_insert(prev_win, prev_insert)
   end
+end
+
+--- Renders a thread's prompt again (its hunk selection or choices changed), the cursor kept on
+--- the same line of the same hunk, else on the same line.
+---@param key string
+function M.refresh(key)
+  local view = views[key]
+  if not view or not win_ok(view.win) then return end
+  local cur = api.nvim_win_get_cursor(view.win)[1]
+  local idx = view.hunk_at[cur]
+  local off = idx and view.hunks[idx] and cur - view.hunks[idx]
+  local top = api.nvim_win_call(view.win, function() return vim.fn.line("w0") end)
+  view.fit = nil
+  layout_view(view)
+  local target = cur
+  if idx and view.hunks[idx] then target = view.hunks[idx] + off end
+  target = math.max(1, math.min(target, api.nvim_buf_line_count(view.buf)))
+  -- the same scroll as before (the rows above the hunk do not jump), the cursor on its line
+  api.nvim_win_set_cursor(view.win, { target, 0 })
+  api.nvim_win_call(view.win, function() vim.fn.winrestview({ topline = math.min(top, target), lnum = target, col = 0 }) end)
 end
 
 --- Leaves the float for where the user came from, without answering.

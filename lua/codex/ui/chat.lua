@@ -41,10 +41,11 @@ local counter = 0
 ---@field model string|nil
 ---@field effort string|nil
 ---@field tokens table|nil last token usage
+---@field last_diff {turn_id: string, diff: string}|nil the newest turn's aggregated diff (turn/diff/updated; for a stored turn, from its file changes)
 local Chat = {}
 Chat.__index = Chat
 -- Its other methods live with what they do: windows, the bar, stored history.
-for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods }) do
+for _, methods in ipairs({ require("codex.ui.chat_window"), bar.methods, history.methods, require("codex.ui.chat_turns").methods }) do
   for name, fn in pairs(methods) do Chat[name] = fn end
 end
 
@@ -126,7 +127,8 @@ function Chat:_make_chat_buf()
   map_common(self, buf, k)
   map(buf, "n", k.close, function() self:hide() end, "close the chat")
   map(buf, "n", k.load_earlier, function() self:load_earlier() end, "load earlier turns")
-  links.attach(self, buf, k.open_agent) -- <CR> on a sub-agent's item opens its thread
+  -- <CR> on a sub-agent's item opens its thread; <CR> and gf on a file change open the file
+  links.attach(self, buf, k.open_agent, k.open_file)
   for _, key in ipairs(TYPE_KEYS) do
     map(buf, "n", key, function() self:focus_input() end, "type in the input")
   end
@@ -260,6 +262,8 @@ function Chat:set_thread(thread)
   self:apply_names() -- codex://thread/<title> (<short id>)
   self:watch_name()
   self:_attach_approvals()
+  require("codex.ui.notices").attach(thread.client) -- (warnings for this thread come as lines here)
+  self:_watch_thread() -- turns it does not start itself (codex.ui.chat_turns)
 end
 
 --- Tells the approval UI (codex.ui.approval) about this chat: the windows its prompts anchor
@@ -275,6 +279,12 @@ function Chat:_attach_approvals()
     item_state = function(item_id, state)
       if vim.in_fast_event() then return vim.schedule(function() self:_item_state(item_id, state) end) end
       self:_item_state(item_id, state)
+    end,
+    -- The per-hunk approval tells the agent, in the running turn, which hunks it applied.
+    steer = function(text, cb)
+      if self.state ~= "running" or not self.turn then return cb("the turn is not running") end
+      self:echo_user(text, "steer")
+      self.turn:steer(text, function(err) cb(err and err_text(err) or nil) end)
     end,
   }
   require("codex.ui.approval").attach(self.thread_id, self.approval_host)
@@ -366,8 +376,9 @@ end
 ---@param opts {queue: boolean|nil}|nil
 function Chat:send(text, opts)
   touch(self)
-  -- A review turn cannot be steered (turn/steer refuses it): its messages wait for the next turn.
-  local unsteerable = self.state == "running" and self.turn and self.turn.review
+  -- A review (or compaction, shell command) turn cannot be steered (turn/steer refuses it):
+  -- its messages wait for the next turn.
+  local unsteerable = self.state == "running" and self.turn and (self.turn.review or self.turn.unsteerable)
   if (opts and opts.queue and self.state ~= "idle") or self.state == "starting" or unsteerable then
     self.queue[#self.queue + 1] = text
     self:_show_queue()
@@ -435,7 +446,8 @@ function Chat:start_turn(text, from_queue, start)
       self:render_error(err)
       return bar.redraw()
     end
-    start = start or function(cb) self.thread:turn(text, { model = self.model, effort = self.effort }, cb) end
+    -- (model, effort, and the mode and plan mode the chat chose: codex.ui.modes)
+    start = start or function(cb) self.thread:turn(text, require("codex.ui.modes").turn_options(self), cb) end
     start(function(terr, turn)
       if terr then
         self.state = "idle"
@@ -567,6 +579,7 @@ function Chat:item_started(item, turn_id, id)
   end
   if o.body then r:append(id, o.body) end -- (a tool's arguments)
   links.note(self, id, o)
+  links.note_files(self, id, item)
   self.live[id] = { type = str(item.type) }
   local early = self.early_state[id]
   if early ~= nil then
@@ -595,6 +608,7 @@ function Chat:item_completed(item, turn_id)
   if c.later_done then self.changes_later[id] = nil end
   for _, text in ipairs(c.append or {}) do r:append(id, text) end
   links.note(self, id, c)
+  links.note_files(self, id, item)
   if c.flush then r:flush() end
   if c.status then self:_status(id, c.status) end
   if c.fold then r:fold(id, c.fold) end
@@ -658,10 +672,20 @@ function Chat:on_event(msg)
     end
     r:set_body(id, items.plan_lines(p))
   elseif m == "thread/tokenUsage/updated" then
-    if type(p.tokenUsage) == "table" then self.tokens = p.tokenUsage end
+    if type(p.tokenUsage) == "table" then self.tokens, self.tokens_turn = p.tokenUsage, val(p.turnId) end
     bar.redraw()
   elseif m == "error" then
     if val(p.willRetry) then r:append_lines({ "", items.retry_line(p.error) }) end
+  elseif m == "codex/closed" then
+    -- the app-server died (or the client was closed) mid-turn: the turn ends here, failed
+    local e = type(p.error) == "table" and p.error or {}
+    self:turn_completed({ id = self.turn and self.turn.id, status = "failed",
+      error = { message = "the turn ended with the app-server: " .. err_text(e) } })
+  elseif m == "turn/diff/updated" then
+    -- the turn's whole diff so far: the latest one is the chat's (:Codex diff, changes)
+    if type(p.diff) == "string" then self.last_diff = { turn_id = val(p.turnId), diff = p.diff } end
+  elseif m == "model/rerouted" then
+    require("codex.ui.notices").rerouted(self, p)
   elseif m == "turn/completed" then
     self:turn_completed(type(p.turn) == "table" and p.turn or {})
   end
@@ -677,18 +701,26 @@ function Chat:turn_completed(turn)
   local r = self.renderer
   r:flush()
   self:_abandon(str(turn.status))
-  local footer = items.end_lines(turn, tokens_of(self.tokens, "last"))
+  local d = self.last_diff
+  local changed = d and d.turn_id ~= nil and d.turn_id == val(turn.id) and require("codex.ui.diff_view").summary(d.diff) or nil
+  -- (a turn without usage of its own, a shell command, does not show the last turn's)
+  local usage = (self.tokens_turn == nil or self.tokens_turn == val(turn.id)) and self.tokens or nil
+  local footer = items.end_lines(turn, tokens_of(usage, "last"), changed)
   -- One blank line above the footer, also after an answer that ended with a newline.
   if footer[1] == "" and loaded(self.buf) and api.nvim_buf_get_lines(self.buf, -2, -1, false)[1] == "" then
     table.remove(footer, 1)
   end
   r:append_lines(footer)
-  if self.state ~= "idle" or self.turn and self.turn.id == turn.id then
+  if (self.state ~= "idle" or self.turn and self.turn.id == turn.id) and not self:_side_turn(turn) then
     self.state, self.turn = "idle", nil
     self.echo = {}
   end
   bar.redraw()
-  events.emit("TurnCompleted", { thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status) })
+  local e = type(turn.error) == "table" and turn.error or {}
+  events.emit("TurnCompleted", {
+    thread_id = self.thread_id, turn_id = val(turn.id), status = str(turn.status), name = self:title(),
+    error = str(turn.status) == "failed" and (str(e.message) or "the turn failed") or nil,
+  })
   self:announce_end(turn) -- when the user is elsewhere
   self:next_in_queue()
 end
@@ -747,6 +779,7 @@ function M.remove(chat)
     if recent[i] == chat then table.remove(recent, i) end
   end
   if chat.unwatch_name then chat.unwatch_name() end
+  chat:_unwatch_thread()
   local bufs = { chat.buf, chat.input_buf }
   chat.buf, chat.input_buf, chat.removed = -1, -1, true -- (so the wipes below make nothing again)
   for _, b in ipairs(bufs) do

@@ -153,7 +153,44 @@ local function tokens_text(total)
   return total >= 1000 and ("%.1fk tokens used"):format(total / 1000) or (total .. " tokens used")
 end
 
---- Status for bars: model (effort) · state · queue · context used · tokens used (the thread's).
+local function window_name(mins)
+  if type(mins) ~= "number" or mins <= 0 then return nil end
+  if mins % 10080 == 0 then return math.floor(mins / 10080) .. "w" end
+  if mins % 1440 == 0 then return math.floor(mins / 1440) .. "d" end
+  if mins % 60 == 0 then return math.floor(mins / 60) .. "h" end
+  return mins .. "m"
+end
+
+--- A rate-limit snapshot (account/rateLimits/updated) in words: the fuller of its windows,
+--- "5h limit 42%, resets 14:05" (a reset more than a day away: "resets Dec 03"); nil without one.
+---@param rl table|nil codex.proto.RateLimitSnapshot
+---@param now integer|nil unix seconds (default os.time())
+---@return string|nil
+function M.limit_text(rl, now)
+  if type(rl) ~= "table" then return nil end
+  local w
+  for _, k in ipairs({ "primary", "secondary" }) do
+    local x = rl[k]
+    if type(x) == "table" and type(x.usedPercent) == "number" and (not w or x.usedPercent > w.usedPercent) then w = x end
+  end
+  if not w then return nil end
+  local name = window_name(w.windowDurationMins)
+  local out = ("%slimit %d%%"):format(name and (name .. " ") or "", math.floor(w.usedPercent + 0.5))
+  if type(w.resetsAt) == "number" then
+    now = now or os.time()
+    out = out .. ", resets " .. os.date(w.resetsAt - now < 86400 and "%H:%M" or "%b %d", w.resetsAt)
+  end
+  return out
+end
+
+--- The rate limits the chat's client last reported (codex.ui.notices), else the session's.
+function Chat:rate_limits()
+  local client = self.thread and self.thread.client
+  return require("codex.ui.notices").rate_limits(client) or require("codex.session").rate_limits
+end
+
+--- Status for bars: model (effort) · state · queue · mode · plan · context used · rate limit
+--- · tokens used (the thread's).
 function Chat:status_text()
   local parts = { "Codex" }
   local model = self.model or self.server_model
@@ -169,6 +206,10 @@ function Chat:status_text()
     parts[#parts + 1] = "idle"
   end
   if #self.queue > 0 then parts[#parts + 1] = #self.queue .. " queued" end
+  local modes = require("codex.ui.modes")
+  local mode = modes.bar_word(self)
+  if mode then parts[#parts + 1] = mode end
+  if modes.planning(self) then parts[#parts + 1] = "plan" end
   local t = type(self.tokens) == "table" and self.tokens or {}
   -- Context used: the last request's tokens (all of the context it sent, and its answer) of
   -- the model's window.
@@ -177,22 +218,15 @@ function Chat:status_text()
   if type(last) == "number" and type(window) == "number" and window > 0 then
     parts[#parts + 1] = ("ctx %d%%"):format(math.floor(last * 100 / window + 0.5))
   end
+  local limit = M.limit_text(self:rate_limits())
+  if limit then parts[#parts + 1] = limit end
   local total = type(t.total) == "table" and t.total.totalTokens
   if type(total) == "number" then parts[#parts + 1] = tokens_text(total) end
   return table.concat(parts, " · ")
 end
 
--- Bars are redrawn once the current work is done, never inside it: a synchronous redraw
--- in send() would put a redraw of the whole screen between <CR> and turn/start on stdin.
-local redraw_queued = false
-function M.redraw()
-  if redraw_queued then return end
-  redraw_queued = true
-  vim.schedule(function()
-    redraw_queued = false
-    pcall(vim.cmd, "redrawstatus!")
-  end)
-end
+--- Redraws the bars once the current work is done (codex.ui.util.redraw_bars).
+M.redraw = require("codex.ui.util").redraw_bars
 
 -- A 1 s tick keeps "running N s" current while any chat runs.
 local ticker
@@ -234,19 +268,24 @@ end
 
 local ENDS = { completed = "is done", interrupted = "was interrupted", failed = "failed" }
 
---- A turn ended: if the user cannot be watching (the chat is hidden, or focus is in another
---- window), a notification says so, naming the chat (Chat:title, never the thread id).
+--- A turn ended: if the user cannot be watching (the chat is hidden, focus is in another
+--- window, or Neovim has no focus), a notification says so, naming the chat (Chat:title,
+--- never the thread id); the terminal is told too when `notify.terminal` / `notify.bell` say
+--- "always" (codex.ui.notify).
 ---@param turn table the turn/completed turn
 function Chat:announce_end(turn)
   local cur = api.nvim_get_current_win()
-  if self:visible() and (cur == self.win or cur == self.input_win) then return end
+  local tell = require("codex.ui.notify")
+  if tell.focused() and self:visible() and (cur == self.win or cur == self.input_win) then return end
   local status = type(turn) == "table" and turn.status
   local what = ENDS[status] or ENDS.completed
   local err = type(turn) == "table" and type(turn.error) == "table" and type(turn.error.message) == "string" and turn.error.message
   local msg = ("%s %s%s"):format(self:title() and ("%q"):format(self:title()) or "the chat", what,
     (status == "failed" and err) and (": " .. short(err, 80)) or "")
+  local body = msg
   msg = msg .. (self:visible() and "" or " (:Codex resume shows it)")
   require("codex.ui.util").notify(msg, status == "failed" and vim.log.levels.WARN or vim.log.levels.INFO)
+  tell.terminal("turn", "Codex", body)
 end
 
 return M

@@ -30,8 +30,12 @@ function Chat:_render_turn(turn)
       if st then self:_status(id, st) end
     end
   end
-  local line = items.outcome_line(turn)
-  if line then self.renderer:append_lines({ "", line }) end
+  -- Its end: a failed turn's error, "interrupted", what it changed in files (its applied
+  -- file changes, also the chat's latest diff unless a newer turn is shown already).
+  local diff = require("codex.ui.diff_view").stored_diff(turn.items, self.cwd)
+  if diff and (not self.prepending or not self.last_diff) then self.last_diff = { turn_id = turn.id, diff = diff } end
+  local ends = items.stored_end_lines(turn, diff and require("codex.ui.diff_view").summary(diff))
+  if #ends > 0 then self.renderer:append_lines(ends) end
   if self.prepending then self.headed = headed end
 end
 

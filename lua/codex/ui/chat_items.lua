@@ -736,6 +736,15 @@ end
 ---@return string
 function M.error_line(message) return "> **Error:** " .. one_line(message) end
 
+--- A warning from the server about this thread (or the whole session), as one quoted line:
+--- "> **⚠ Config warning:** summary". label defaults to "Warning".
+---@param message string
+---@param label string|nil
+---@return string
+function M.warning_line(message, label)
+  return "> **⚠ " .. (label or "Warning") .. ":** " .. one_line(tostring(message))
+end
+
 --- The line that ends a failed or interrupted turn; nil for any other status.
 ---@param turn table
 ---@return string|nil
@@ -751,25 +760,50 @@ function M.outcome_line(turn)
 end
 
 --- The footer of a turn that completed live: "done" or "failed" with the time and the
---- tokens it took; "interrupted".
+--- tokens it took; "interrupted". With the turn's changes (summary: "3 files changed, +40 −12",
+--- codex.patch.summary_text) at its end.
 ---@param turn table
 ---@param tokens number|nil the turn's tokens (the last token usage), if known
+---@param summary string|nil what the turn changed in files, if it did
 ---@return string
-function M.footer(turn, tokens)
+function M.footer(turn, tokens, summary)
+  local changed = summary and (" · " .. one_line(summary)) or ""
   local status = str(turn.status)
-  if status == "interrupted" then return "_— interrupted_" end
+  if status == "interrupted" then return "_— interrupted" .. changed .. "_" end
   local secs = type(turn.durationMs) == "number" and (" · %.1f s"):format(turn.durationMs / 1000) or ""
-  return ("_— %s%s%s_"):format(status == "failed" and "failed" or "done", secs, tokens and (" · " .. tokens .. " tokens") or "")
+  return ("_— %s%s%s%s_"):format(status == "failed" and "failed" or "done", secs,
+    tokens and (" · " .. tokens .. " tokens") or "", changed)
 end
 
 --- The lines that end a turn as it completes live (each after a blank line): a failed
 --- turn's error, then the footer.
 ---@param turn table
 ---@param tokens number|nil
+---@param summary string|nil what the turn changed in files (see M.footer)
 ---@return string[]
-function M.end_lines(turn, tokens)
-  if str(turn.status) == "failed" then return { "", M.outcome_line(turn), "", M.footer(turn, tokens) } end
-  return { "", M.footer(turn, tokens) }
+function M.end_lines(turn, tokens, summary)
+  if str(turn.status) == "failed" then return { "", M.outcome_line(turn), "", M.footer(turn, tokens, summary) } end
+  return { "", M.footer(turn, tokens, summary) }
+end
+
+--- The lines that end a stored turn (resumed, loaded earlier): a failed one's error, an
+--- interrupted one's "interrupted", and what it changed in files; {} for a completed turn that
+--- changed none (a stored turn has no time or tokens to show).
+---@param turn table
+---@param summary string|nil what the turn changed in files (see M.footer)
+---@return string[]
+function M.stored_end_lines(turn, summary)
+  local status, out = str(turn.status), {}
+  if status == "failed" then
+    out = { "", M.outcome_line(turn) }
+  elseif status == "interrupted" then
+    return { "", M.footer(turn, nil, summary) }
+  end
+  if summary then
+    out[#out + 1] = ""
+    out[#out + 1] = "_— " .. one_line(summary) .. "_"
+  end
+  return out
 end
 
 --- The user's message as the chat writes it (kind "steer"/"queued" say how it went).

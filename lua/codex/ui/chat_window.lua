@@ -190,10 +190,10 @@ function Chat:_resize()
   end
 end
 
-local watching = false
+local watching -- the chat list the autocmds below walk (a reloaded codex.ui.chat has a new one)
 function Chat:_watch_windows()
-  if watching then return end
-  watching = true
+  if watching == self._chats then return end
+  watching = self._chats
   local group = api.nvim_create_augroup("CodexChatWindow", { clear = true })
   local chats = self._chats
   api.nvim_create_autocmd("VimResized", {

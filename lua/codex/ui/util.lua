@@ -53,6 +53,33 @@ function M.open_url(url)
   return nil
 end
 
+-- Bars are redrawn once the current work is done, never inside it: a synchronous redraw
+-- in a chat's send() would put a redraw of the whole screen between <CR> and turn/start on
+-- stdin. Any number of calls before then make one redraw.
+local redraw_queued = false
+
+--- Redraws every status line and winbar (the chats' bars) once the current work is done.
+function M.redraw_bars()
+  if redraw_queued then return end
+  redraw_queued = true
+  vim.schedule(function()
+    redraw_queued = false
+    pcall(vim.cmd, "redrawstatus!")
+  end)
+end
+
+--- One line of at most width display cells: cut at a word with "…" when longer.
+---@param s string
+---@param width integer
+---@return string
+function M.fit(s, width)
+  s = s:gsub("%s*\r?\n%s*", " ")
+  if api.nvim_strwidth(s) <= width then return s end
+  local out = vim.fn.strcharpart(s, 0, math.max(1, width - 1))
+  out = out:match("^(.*%S)%s+%S*$") or out -- (not in the middle of a word)
+  return out .. "…"
+end
+
 --- A buffer-local mapper whose descriptions start with `prefix` ("codex: send"). A nil key
 --- (a keymap the user turned off with false) maps nothing.
 ---@param prefix string
