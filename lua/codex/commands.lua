@@ -138,7 +138,7 @@ M.complete_args = {}
 
 --- What a subcommand does with the words after it: "prompt" (sent), "name"; nil: nothing,
 --- so more words (or a selection) make the whole line a prompt instead (M.codex).
-M.takes = { new = "prompt", rename = "name", review = "target", mode = "mode", plan = "on|off", mcp = "action" }
+M.takes = { new = "prompt", rename = "name", review = "target", mode = "mode", plan = "on|off", mcp = "action", undo = "turn" }
 
 --- :Codex new [prompt]: a new chat; the words (and a selection) after it are its first message.
 function M.sub.new(args, opts)
@@ -409,6 +409,22 @@ function M.sub.review(args)
   if not c or c.cwd ~= vim.fn.getcwd() then c = chat.open({ cwd = vim.fn.getcwd(), show = false }) end
   c:show()
   c:start_review(target)
+end
+
+--- :Codex undo [turn]: undo the last turn (or that turn id, or the last N turns) of the
+--- current chat: its files and the conversation, after a confirmation (codex.ui.undo).
+function M.sub.undo(args)
+  local c = current_thread_chat()
+  if not c then return end
+  if #args > 1 then return notify("usage: :Codex undo [turn id | N]", vim.log.levels.WARN) end
+  require("codex.ui.undo").undo(c, args[1])
+end
+
+--- :Codex redo: re-apply the files of the chat's last undo (the conversation stays reverted).
+function M.sub.redo()
+  local c = current_thread_chat()
+  if not c then return end
+  require("codex.ui.undo").redo(c)
 end
 
 --- :Codex compact: compacts the current chat's thread; the compaction turn shows in the chat.

@@ -1,7 +1,7 @@
 ---@mod codex.events  The plugin's event bus: Lua callbacks and `User Codex*` autocmds.
 ---
 --- Events: TurnStarted, TurnCompleted, ApprovalRequested, ApprovalResolved, LoginCompleted,
---- ChatOpened, ChatHistoryLoaded (earlier turns of a resumed chat are in).
+--- ChatOpened, ChatHistoryLoaded (earlier turns of a resumed chat are in), ChatUndone.
 --- `require("codex").on("TurnCompleted", fn)` gets the payload on every Neovim;
 --- the autocmd `User CodexTurnCompleted` carries it in `data` on Neovim 0.8+.
 local util = require("codex.util")

@@ -73,6 +73,7 @@ Thread.turn = await.wrap(function(self, inp, opts)
   local result, stream = self.client.rpc:request_stream("turn/start", params, { timeout_ms = opts and opts.timeout_ms })
   local t = turn_mod.new(self.client, self.id, result, stream)
   self.client:_track_turn(t)
+  self:_keep_diff(t)
   return t
 end, 2)
 
@@ -115,8 +116,20 @@ Thread.review = await.wrap(function(self, target, opts)
   local turn = turn_mod.new(self.client, self.id, result, stream)
   turn.review = true
   self.client:_track_turn(turn)
+  self:_keep_diff(turn)
   return turn
 end, 2)
+
+--- Keeps the turn's latest aggregated diff (turn/diff/updated) for undo: it knows what a
+--- file held before the turn, which a stored fileChange "add" does not.
+---@param t codex.Turn
+function Thread:_keep_diff(t)
+  self.turn_diffs = self.turn_diffs or {}
+  t.stream:observe(function(msg)
+    local p = type(msg) == "table" and msg.method == "turn/diff/updated" and msg.params
+    if type(p) == "table" and type(p.diff) == "string" then self.turn_diffs[t.id] = p.diff end
+  end)
+end
 
 --- Runs a turn to its end: turn() then wait(). Raises turn_failed for a failed turn.
 ---@param inp codex.Input
@@ -130,6 +143,110 @@ Thread.run = await.wrap(function(self, inp, opts)
   t.stream:claim()
   return t:wait({ raise = not (opts and opts.raise == false) })
 end, 2)
+
+---@class codex.UndoOptions
+---@field turn_id string|nil  the first turn undone (default: the last turn); it and every later turn go
+---@field force boolean|nil  undo even with conflicts: the hunks that no longer apply are left as they are
+---@field skip table<string, boolean>|nil  files (absolute paths) left as they are
+---@field dry_run boolean|nil  only the plan: nothing is written or reverted
+---@field io {read: fun(path: string): string|nil, write: fun(path: string, text: string|false): boolean|nil, string|nil}|nil how files are read and written (default codex.undo.file_io; the editor passes its buffers)
+
+---@class codex.UndoResult
+---@field done boolean  false: nothing was changed (dry_run, or conflicts without force)
+---@field turn_id string  the first turn undone
+---@field turns integer  how many turns the conversation lost (that one and every later one)
+---@field files codex.UndoFile[]  what happens (happened) to each file
+---@field conflicts codex.UndoConflict[]  hunks that no longer apply (the user edited the file since)
+---@field commands boolean  the turns ran commands or tools: files they changed outside the diff are not undone
+---@field method string|nil  "thread/revert", or "thread/rollback" on a server without it
+---@field written string[]|nil  the files written or removed
+---@field errors {path: string, message: string}[]|nil  files that could not be written
+---@field plan codex.UndoPlan
+
+--- The stored turns from turn_id (default: the last) to the last, oldest first (newest pages
+--- of thread/turns/list until that turn; thread/read on a server without it).
+local function turns_from(self, turn_id)
+  local ok, out = pcall(function()
+    local acc, cursor = {}, nil
+    repeat
+      local page = self:turns({ cursor = cursor, limit = turn_id and 20 or 1, items_view = "full" })
+      for _, t in ipairs(page.turns) do
+        table.insert(acc, 1, t)
+        if turn_id == nil or t.id == turn_id then return acc end
+      end
+      cursor = page.next_cursor
+    until not cursor
+    return acc
+  end)
+  if ok then return out end
+  local read = self:read({ include_turns = true })
+  return type(read) == "table" and type(read.thread) == "table" and read.thread.turns or {}
+end
+
+--- Undoes the last turn (or opts.turn_id and every turn after it): reverse-applies their file
+--- changes (codex.undo: never blind) and reverts the conversation to before that turn
+--- (thread/revert; thread/rollback on a server that has that instead). When a hunk no longer
+--- applies (the file changed since), nothing is done unless opts.force or opts.skip says so:
+--- the result has done = false and the conflicts. thread:redo() re-applies the files.
+---@param opts codex.UndoOptions|nil
+---@param cb fun(err: codex.Error|nil, result: codex.UndoResult|nil)|nil
+---@return codex.UndoResult
+Thread.undo = await.wrap(function(self, opts)
+  opts = opts or {}
+  local undo = require("codex.undo")
+  local fio = opts.io or undo.file_io
+  local turns, why = undo.from_turn(turns_from(self, opts.turn_id), opts.turn_id)
+  if not turns then error(errors.new("invalid_argument", why), 0) end
+  if turns[#turns].status == "inProgress" then
+    error(errors.new("invalid_argument", "a turn is running: undo once it has ended"), 0)
+  end
+  local cwd = type(self.info.cwd) == "string" and self.info.cwd or nil
+  local plan = undo.plan(turns, fio, { cwd = cwd, diffs = self.turn_diffs, force = opts.force, skip = opts.skip })
+  local result = { done = false, turn_id = turns[1].id, turns = #turns, files = plan.files, conflicts = plan.conflicts,
+    commands = plan.commands, plan = plan }
+  if opts.dry_run or (#plan.conflicts > 0 and not opts.force) then return result end
+  -- The conversation first: the server may refuse (then no file was touched).
+  local ok, err = pcall(self.client.request, self.client, "thread/revert", { threadId = self.id, beforeTurnId = result.turn_id })
+  if ok then
+    result.method = "thread/revert"
+  elseif undo.method_missing(err) then
+    self.client:request("thread/rollback", { threadId = self.id, numTurns = #turns })
+    result.method = "thread/rollback"
+  else
+    error(err, 0)
+  end
+  result.written, result.errors = undo.write(plan, fio)
+  result.done = true
+  self.last_undo = result
+  return result
+end, 1)
+
+---@class codex.RedoOptions
+---@field undo codex.UndoResult|nil  the undo to redo (default: the thread's last)
+---@field force boolean|nil  redo even with conflicts (hunks that no longer apply are left)
+---@field dry_run boolean|nil
+---@field io table|nil  as codex.UndoOptions.io
+
+--- Re-applies the files of the last undo (the conversation stays reverted). Conflicts as for
+--- undo: nothing is written unless opts.force.
+---@param opts codex.RedoOptions|nil
+---@param cb fun(err: codex.Error|nil, result: codex.UndoResult|nil)|nil
+---@return codex.UndoResult
+Thread.redo = await.wrap(function(self, opts)
+  opts = opts or {}
+  local undo = require("codex.undo")
+  local fio = opts.io or undo.file_io
+  local last = opts.undo or self.last_undo
+  if not last then error(errors.new("invalid_argument", "nothing to redo: no undo in this session"), 0) end
+  local plan = undo.redo_plan(last.plan.applied, fio, { force = opts.force })
+  local result = { done = false, turn_id = last.turn_id, turns = 0, files = plan.files, conflicts = plan.conflicts,
+    commands = false, plan = plan }
+  if opts.dry_run or (#plan.conflicts > 0 and not opts.force) then return result end
+  result.written, result.errors = undo.write(plan, fio)
+  result.done = true
+  if self.last_undo == last then self.last_undo = nil end
+  return result
+end, 1)
 
 --- Sets the thread's name (thread/name/set). Needs at least one turn first.
 Thread.set_name = await.wrap(function(self, name)

@@ -44,7 +44,7 @@ describe(":Codex commands", function()
 
   it("completes subcommands", function()
     local c = vim.fn.getcompletion("Codex re", "cmdline")
-    expect.same(c, { "rename", "resume", "review" })
+    expect.same(c, { "redo", "rename", "resume", "review" })
     expect.same(vim.fn.getcompletion("CodexLogin ", "cmdline"), { "device", "browser", "apikey" })
   end)
 

@@ -230,6 +230,28 @@ local function create(opts)
   return self
 end
 
+--- Empties the transcript, to render the thread's stored turns again (after an undo:
+--- codex.ui.undo): the buffer's text and marks, and what the items' blocks were.
+function Chat:clear_transcript()
+  local r = self.renderer
+  r:flush()
+  r:end_top()
+  if loaded(self.buf) then
+    require("codex.ui.highlight").save(self.buf) -- (forgets its code blocks waiting for colour)
+    for name, ns in pairs(api.nvim_get_namespaces()) do
+      if name:find("^codex") then api.nvim_buf_clear_namespace(self.buf, ns, 0, -1) end
+    end
+    vim.bo[self.buf].modifiable = true
+    api.nvim_buf_set_lines(self.buf, 0, -1, false, {})
+    vim.bo[self.buf].modifiable = false
+    vim.bo[self.buf].modified = false
+  end
+  r.saved, r.banner = nil, nil
+  r:attach(self.buf) -- (without a snapshot: the blocks are forgotten)
+  self.anon, self.changes_later, self.live, self.early_state, self.parts, self.links = {}, {}, {}, {}, {}, nil
+  self.headed, self.older, self.older_cursor, self.oldest_turn = nil, nil, nil, nil
+end
+
 function Chat:set_thread(thread)
   self.thread, self.thread_id = thread, thread.id
   chats[self.key] = nil
