@@ -1,7 +1,7 @@
 ---@mod codex.ui.complete  What the composer completes: `@` files, `#` context, `$` skills, `/` commands.
 ---
 --- One set of sources for every completion engine: the built-in one (completefunc,
---- <C-x><C-u>, and as you type: codex.ui.composer), nvim-cmp (codex.cmp) and blink.cmp
+--- <C-x><C-u>, and as you type: codex.ui.composer), nvim-cmp (codex.ui.cmp) and blink.cmp
 --- (blink.codex). Items are Vim complete-items ({word, abbr, menu, info, kind}) with
 --- `equal = 1`: the server ranks files by its fuzzy match, which Vim must not filter again.
 ---   `@` the server's fuzzy file search over the chat's cwd (codex.ui.file_search): the TUI's
@@ -218,7 +218,8 @@ function M.completefunc(findstart, _)
     M._ready = nil
     return ready
   end
-  local chat = require("codex.ui.chat").current()
+  local chat_mod = package.loaded["codex.ui.chat"] -- (no chat module loaded: no chat)
+  local chat = chat_mod and chat_mod.current()
   local ctx = M.cursor_context()
   if not ctx or not chat then return -3 end
   M._ready = request(chat, ctx)

@@ -302,7 +302,7 @@ end
 local saved_cot -- the user's 'completeopt' while insert mode is in an input buffer
 
 local function auto_on()
-  -- nvim-cmp and blink.cmp complete with their own menus (codex.cmp, blink.codex)
+  -- nvim-cmp and blink.cmp complete with their own menus (codex.ui.cmp, codex.ui.blink)
   return config.get().composer.auto_complete and not package.loaded["cmp"] and not package.loaded["blink.cmp"]
 end
 
@@ -311,7 +311,7 @@ end
 ---@param buf integer
 function M.attach(chat, buf)
   vars.track()
-  if package.loaded["cmp"] then require("codex.cmp").register() end
+  if package.loaded["cmp"] then require("codex.ui.cmp").register() end
   vim.bo[buf].completefunc = "v:lua.require'codex.ui.complete'.completefunc"
   local k = config.get().keymaps
   map(buf, { "n", "i" }, k.history_prev, function() M.walk(chat, -1) end, "previous sent message")

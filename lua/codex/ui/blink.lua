@@ -1,9 +1,9 @@
----@mod codex.blink  A blink.cmp source for the chat's input: `@` files, `#` context, `$` skills, `/` commands.
+---@mod codex.ui.blink  A blink.cmp source for the chat's input: `@` files, `#` context, `$` skills, `/` commands.
 ---
 --- In blink.cmp's config (nothing requires this module otherwise):
----   sources = { default = { …, "codex" }, providers = { codex = { name = "Codex", module = "codex.blink" } } }
+---   sources = { default = { …, "codex" }, providers = { codex = { name = "Codex", module = "codex.ui.blink" } } }
 --- It offers nothing outside a chat's input buffer.
-local item = require("codex.completion_item")
+local item = require("codex.ui.completion_item")
 
 local source = {}
 source.__index = source

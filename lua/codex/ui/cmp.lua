@@ -1,10 +1,10 @@
----@mod codex.cmp  An nvim-cmp source for the chat's input: `@` files, `#` context, `$` skills, `/` commands.
+---@mod codex.ui.cmp  An nvim-cmp source for the chat's input: `@` files, `#` context, `$` skills, `/` commands.
 ---
 --- Registered as "codex" when a chat's input buffer is made and nvim-cmp is loaded (nothing
 --- requires this module otherwise). Add it to the sources, e.g.
 ---   require("cmp").setup.filetype("markdown", { sources = { { name = "codex" }, … } })
 --- (the input buffer's filetype is markdown; the source offers nothing outside a chat input).
-local item = require("codex.completion_item")
+local item = require("codex.ui.completion_item")
 
 local source = {}
 source.__index = source

@@ -1,4 +1,4 @@
----@mod codex.completion_item  The composer's completions as LSP CompletionItems (nvim-cmp, blink.cmp).
+---@mod codex.ui.completion_item  The composer's completions as LSP CompletionItems (nvim-cmp, blink.cmp).
 local api = vim.api
 local M = {}
 
@@ -14,7 +14,8 @@ end
 --- The chat whose input buffer is current, and the trigger at the cursor: chat, ctx (or nil).
 function M.here()
   if not M.in_input() then return nil end
-  local chat = require("codex.ui.chat").current()
+  local chat_mod = package.loaded["codex.ui.chat"] -- (no chat module loaded: no chat)
+  local chat = chat_mod and chat_mod.current()
   if not chat or chat.input_buf ~= api.nvim_get_current_buf() then return nil end
   local ctx = require("codex.ui.complete").cursor_context()
   if not ctx then return nil end
