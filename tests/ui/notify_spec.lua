@@ -48,11 +48,11 @@ describe("notifications when the user is elsewhere", function()
     return cap
   end
 
-  it("headless (no UI attached): nothing is written to the terminal", function()
+  it("writes to the terminal only with a UI attached (headless: nothing)", function()
     notify.has_ui = real.has_ui
-    expect.eq(#vim.api.nvim_list_uis(), 0)
-    expect.eq(notify.terminal("approval", "Codex", "x"), nil)
-    expect.eq(#written, 0)
+    notify.terminal("approval", "Codex", "x")
+    -- (the 0.12 suite runs with its TUI attached, the others headless)
+    expect.eq(#written, #vim.api.nvim_list_uis() > 0 and 1 or 0)
   end)
 
   it("a turn that ends in a watched chat while Neovim has no focus is announced, with complete event data", function()
