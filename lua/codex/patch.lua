@@ -644,6 +644,18 @@ end
 
 -- Summaries and text ------------------------------------------------------------------------
 
+--- How many lines a hunk adds and removes.
+---@param hunk codex.PatchHunk
+---@return integer added
+---@return integer removed
+function M.counts(hunk)
+  local added, removed = 0, 0
+  for _, l in ipairs(hunk.lines) do
+    if l.op == "+" then added = added + 1 elseif l.op == "-" then removed = removed + 1 end
+  end
+  return added, removed
+end
+
 --- Lines added and removed, per file (by its new path, the old one for a deletion) and in all.
 ---@param files codex.PatchFile[]
 ---@return table<string, codex.PatchCount> by_path
@@ -659,10 +671,9 @@ function M.summary(files)
       total.files = total.files + 1
     end
     for _, h in ipairs(f.hunks or {}) do
-      for _, l in ipairs(h.lines) do
-        if l.op == "+" then c.added, total.added = c.added + 1, total.added + 1
-        elseif l.op == "-" then c.removed, total.removed = c.removed + 1, total.removed + 1 end
-      end
+      local a, r = M.counts(h)
+      c.added, c.removed = c.added + a, c.removed + r
+      total.added, total.removed = total.added + a, total.removed + r
     end
   end
   return by, total

@@ -163,9 +163,8 @@ end
 local function count(hunks, reverse)
   local add, rem = 0, 0
   for _, h in ipairs(hunks) do
-    for _, l in ipairs(h.lines) do
-      if l.op == "+" then add = add + 1 elseif l.op == "-" then rem = rem + 1 end
-    end
+    local a, r = patch.counts(h)
+    add, rem = add + a, rem + r
   end
   if reverse then return rem, add end
   return add, rem

@@ -115,13 +115,7 @@ function M.set_all(sel, accepted)
   for i = 1, #sel.flat do M.unit(sel, i).accepted = accepted end
 end
 
-local function count_ops(h)
-  local add, del = 0, 0
-  for _, l in ipairs(h.lines) do
-    if l.op == "+" then add = add + 1 elseif l.op == "-" then del = del + 1 end
-  end
-  return add, del
-end
+local count_ops = patch.counts
 
 --- How a unit is named: its "@@ -a,b +c,d @@" line for an update, else what it does to the
 --- whole file ("new file, 2 lines").

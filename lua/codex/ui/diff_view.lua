@@ -23,13 +23,7 @@ local function path_of(f) return f.new_path or f.old_path or "?" end
 --- "+3 −1".
 local function counts(added, removed) return ("+%d −%d"):format(added, removed) end
 
-local function hunk_counts(h)
-  local a, r = 0, 0
-  for _, l in ipairs(h.lines) do
-    if l.op == "+" then a = a + 1 elseif l.op == "-" then r = r + 1 end
-  end
-  return a, r
-end
+local hunk_counts = patch.counts
 
 --- The line of the new file a hunk's first change is at (after its leading context); at
 --- least 1 (an added file's hunk starts at 1, a deleted file has none).
