@@ -438,6 +438,17 @@ local function run(n, turns)
     r.idle_after = (hrtime() - t_idle) / 1e6
   end
   r.rss_open = rss_kb()
+  if TRACE then -- what the opened chat holds: extmarks per namespace, and the live Lua heap
+    local counts = {}
+    for name, id in pairs(api.nvim_get_namespaces()) do
+      local k = #api.nvim_buf_get_extmarks(chat.buf, id, 0, -1, {})
+      if k > 0 then counts[#counts + 1] = ("%s %d"):format(name, k) end
+    end
+    table.sort(counts)
+    collectgarbage()
+    out(("    %d turns: %d lines; extmarks %s; Lua heap %.0f KB\n"):format(n, r.lines, table.concat(counts, ", "),
+      collectgarbage("count")))
+  end
 
   -- probes on both buffers
   local chat_buf, input_buf = chat.buf, chat.input_buf
