@@ -73,6 +73,10 @@ describe("chat bar", function()
     expect.truthy(vim.fn.strdisplaywidth(narrow) <= 30, narrow)
     local state = bar_drawn(c, 40)
     expect.match(state, "^Codex · mock%-model[^·]* · idle")
+    -- a bar just too wide for the name: a space still sets the name apart from the bar
+    local status = c:status_text()
+    local tight = bar_drawn(c, vim.fn.strdisplaywidth(status) + 5)
+    expect.match(tight, "^" .. vim.pesc(status) .. " a ", "the name apart from the bar: " .. tight)
   end)
 
   it("the statusline of the chat window names the thread, not its codex:// URI", function()

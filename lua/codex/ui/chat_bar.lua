@@ -14,7 +14,7 @@ local M = { methods = Chat }
 -- state (first) stay and the name (right-aligned, last) goes first. (The default cuts the
 -- start, the model and state.)
 --- The bar of the window being drawn, as a 'winbar'/'statusline' expression.
-M.EXPR = "%{v:lua.require'codex.ui.chat_bar'.bar()}%=%{v:lua.require'codex.ui.chat_bar'.name()}%<"
+M.EXPR = "%{v:lua.require'codex.ui.chat_bar'.bar()}%= %{v:lua.require'codex.ui.chat_bar'.name()}%<"
 
 --- The chat window's 'statusline' on 0.8+ (the bar is the winbar there): the thread's name,
 --- not the buffer's codex:// name.
