@@ -41,11 +41,15 @@ local function is_conceal(d)
   return vim.fn.has("nvim-0.10") == 0 and not d.hl_group and not d.virt_text and d.end_col ~= nil
 end
 
--- The concealed column ranges of a row: {"s-e", …} (0-based, end exclusive).
+-- The concealed column ranges of a row: {"s-e", …} (0-based, end exclusive): its marks (role
+-- headers, table pipes) and what the conceal provider draws there (markdown markers).
 local function concealed(buf, row)
   local out = {}
   for _, m in ipairs(marks_on(buf, row)) do
     if is_conceal(m[4]) then out[#out + 1] = ("%d-%d"):format(m[3], m[4].end_col) end
+  end
+  for _, s in ipairs(require("codex.ui.highlight").conceal_spans(buf, row) or {}) do
+    if s[4] then out[#out + 1] = ("%d-%d"):format(s[1], s[2]) end
   end
   table.sort(out)
   return out
@@ -146,10 +150,18 @@ describe("the chat's look (Neovim " .. version .. ")", function()
     say(c, "t-look-table", "tbl", "| file | risk |\n|---|---|\n| a.lua | low |\n")
     local row = rows_of(c.buf, "|---|---|")[1]
     local over
-    for _, m in ipairs(marks_on(c.buf, row)) do
-      if m[4].virt_text_pos == "overlay" then over = m[4].virt_text[1] end
+    for _, s in ipairs(require("codex.ui.highlight").conceal_spans(c.buf, row) or {}) do
+      if s[5] then over = { s[5], s[3] } end
     end
     expect.same(over, { "├───┼───┤", "CodexTableRule" }, "the delimiter row drawn as a rule")
+    -- Markers and overlays are drawn for the rows on screen, not kept (issue 8: memory).
+    for _, m in ipairs(marks_on(c.buf, row)) do
+      expect.falsy(m[4].virt_text_pos == "overlay", "no overlay mark kept")
+    end
+    local br = row_with(c.buf, "**bold**")
+    for _, m in ipairs(marks_on(c.buf, br)) do
+      expect.truthy(m[4].hl_group, "the bold row keeps its highlights only: " .. dump(m[4]))
+    end
     row = rows_of(c.buf, "| a.lua | low |")[1]
     local pipes = {}
     for _, m in ipairs(marks_on(c.buf, row)) do
@@ -161,6 +173,22 @@ describe("the chat's look (Neovim " .. version .. ")", function()
     end
     table.sort(pipes)
     expect.same(pipes, { 0, 8, 14 }, "each pipe dim")
+  end)
+
+  it("conceals no markers inside code, nor in a block after one left open (issue 8)", function()
+    local c = ui.new_chat()
+    say(c, "t-look-code", "cd", "before\n```sh\necho **not bold** `x`\n> not a quote\n```\nafter **bold**\n")
+    expect.same(concealed(c.buf, row_with(c.buf, "echo **not")), {}, "code keeps its ** and backticks")
+    expect.same(concealed(c.buf, row_with(c.buf, "> not a quote")), {}, "code keeps its >")
+    expect.same(concealed(c.buf, rows_of(c.buf, "```")[1]), { "0-3" }, "the closing fence concealed")
+    local r, col = row_with(c.buf, "after **bold**")
+    expect.truthy(has(concealed(c.buf, r), ("%d-%d"):format(col + 6, col + 8)), "after the block: " .. dump(concealed(c.buf, r)))
+    -- an answer cut inside a fence: the next block is not code
+    say(c, "t-look-open", "op", "```lua\nlocal s = '**x**'\n")
+    expect.same(concealed(c.buf, row_with(c.buf, "local s = '**x**'")), {}, "the open block's code")
+    say(c, "t-look-next", "nx", "next **bold**\n")
+    r, col = row_with(c.buf, "next **bold**")
+    expect.truthy(has(concealed(c.buf, r), ("%d-%d"):format(col + 5, col + 7)), "the next answer: " .. dump(concealed(c.buf, r)))
   end)
 
   it("colours code of a language Neovim has no parser for, once shown (#14)", function()

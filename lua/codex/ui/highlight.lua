@@ -19,6 +19,14 @@ M.ns = api.nvim_create_namespace("codex_chat_hl")
 -- Complete code blocks not coloured yet: one range mark each (no decoration), id → lang.
 M.code_ns = api.nvim_create_namespace("codex_chat_code")
 local waiting = {} ---@type table<integer, table<integer, string>> buf → mark id → lang
+-- Also on code_ns: a point mark on each fence line, id → true (it opens a block) or false (it
+-- closes one, or a run starts outside any fence there). They tell the conceal provider
+-- which rows are code without reading the buffer above the window.
+local fences = {} ---@type table<integer, table<integer, boolean>>
+-- The conceal provider's namespace (ephemeral marks only: concealed markers and overlays).
+M.conceal_ns = api.nvim_create_namespace("codex_chat_conceal")
+-- The buffers this module highlights (the provider draws nothing in any other).
+local served = {} ---@type table<integer, true>
 
 -- Markdown spans sit below the code captures (tree-sitter's own default is 100).
 local PRIORITY = 90
@@ -86,6 +94,30 @@ function M.new_run(state, open)
   return { md = state or md.START, done = 0, open = open }
 end
 
+local function fence_mark(buf, row, opens)
+  local id = api.nvim_buf_set_extmark(buf, M.code_ns, row, 0, {})
+  fences[buf] = fences[buf] or {}
+  fences[buf][id] = opens
+end
+
+-- The nearest fence mark at or above row: true when it opens a block (rows below it are
+-- code), false or nil otherwise.
+local function fence_above(buf, row)
+  local f = fences[buf]
+  if not f or row < 0 then return nil end
+  local from = { row, -1 }
+  while true do
+    local ms = api.nvim_buf_get_extmarks(buf, M.code_ns, from, { 0, 0 }, { limit = 8 })
+    for _, m in ipairs(ms) do
+      local kind = f[m[1]]
+      if kind ~= nil then return kind end
+    end
+    if #ms < 8 then return nil end
+    local last = ms[#ms]
+    if last[3] > 0 then from = { last[2], last[3] - 1 } elseif last[2] > 0 then from = { last[2] - 1, -1 } else return nil end
+  end
+end
+
 --- The state after lines, for a run that starts after them (a block's header): the rows of
 --- the header are rows -#lines … -1 relative to the block's body.
 ---@param lines string[]
@@ -115,20 +147,23 @@ local function mark(buf, row, s, e, group, priority, end_row)
   if ok then M.stats.marks = M.stats.marks + 1 end
 end
 
--- A markdown span on a row just read (always in range: no pcall, the hot path): a
--- highlight, a concealed marker ([4]) or text drawn over the range ([5]).
+-- A markdown span that is drawn where the window shows it (on_line below), not kept as a
+-- mark: a concealed marker without a colour of its own ([4] and no [3]) or text drawn over
+-- the range ([5]). (Issue 8: kept, they were half the marks of a long chat and 9 MB per
+-- 1,000 turns.)
+local function drawn_late(s) return s[5] ~= nil or (s[4] ~= nil and not s[3]) end
+
+-- A highlight span on a row just read (always in range: no pcall, the hot path), maybe
+-- with a conceal (a table's pipe).
 -- (The option tables are reused: a streamed line makes about ten marks, and a table each
 -- was a third of their cost in bench/ui.lua's flood.)
 local hl_opts = { end_row = 0, end_col = 0, hl_group = "", priority = PRIORITY }
-local conceal_opts = { end_row = 0, end_col = 0, conceal = "", priority = PRIORITY }
 local both_opts = { end_row = 0, end_col = 0, hl_group = "", conceal = "", priority = PRIORITY }
 local function span_mark(buf, row, s)
   local opts
-  if s[5] then
-    opts = { virt_text = { { s[5], s[3] or "Normal" } }, virt_text_pos = "overlay", priority = PRIORITY }
-  elseif s[4] then
-    opts = s[3] and both_opts or conceal_opts
-    opts.hl_group, opts.conceal = s[3] or nil, s[4]
+  if s[4] then
+    opts = both_opts
+    opts.hl_group, opts.conceal = s[3], s[4]
   else
     opts = hl_opts
     opts.hl_group = s[3]
@@ -284,7 +319,7 @@ local function colour_due()
   end
 end
 
-local on_win -- (below)
+local on_win, conceal_win, conceal_line -- (below)
 
 local initialised = false
 --- The groups, their ColorScheme hook and the code blocks' decoration provider: made once,
@@ -299,6 +334,10 @@ function M.init()
     callback = define_groups,
   })
   api.nvim_set_decoration_provider(M.code_ns, { on_win = function(...) return on_win(...) end })
+  api.nvim_set_decoration_provider(M.conceal_ns, {
+    on_win = function(...) return conceal_win(...) end,
+    on_line = function(...) return conceal_line(...) end,
+  })
 end
 
 on_win = function(_, _, buf, top, bot)
@@ -320,6 +359,83 @@ on_win = function(_, _, buf, top, bot)
   return false
 end
 
+-- The rows of the window being drawn that are code (inside a fence), for on_line: row → true.
+-- (One table, refilled by each on_win: the redraw is O(its rows).)
+local code_rows = {}
+
+-- Fills code_rows for rows top..bot of buf from the fence marks.
+local function find_code(buf, top, bot)
+  for k in pairs(code_rows) do code_rows[k] = nil end
+  local f = fences[buf]
+  if not f then return end
+  local inside = fence_above(buf, top - 1) == true
+  local row = top
+  local ms = api.nvim_buf_get_extmarks(buf, M.code_ns, { top, 0 }, { bot, -1 }, {})
+  for _, m in ipairs(ms) do
+    local kind = f[m[1]]
+    if kind ~= nil then
+      if inside then for r = row, m[2] - 1 do code_rows[r] = true end end
+      -- (the fence line itself is not code: its backticks are concealed)
+      row, inside = m[2] + 1, kind
+    end
+  end
+  if inside then for r = row, bot do code_rows[r] = true end end
+end
+
+local eph_conceal = { end_row = 0, end_col = 0, conceal = "", priority = PRIORITY, ephemeral = true }
+local eph_overlay = { virt_text = { { "", "" } }, virt_text_pos = "overlay", priority = PRIORITY, ephemeral = true }
+
+-- The spans of a row's text that are drawn, not kept (drawn_late): none inside code.
+local function late_spans(buf, row)
+  local line = api.nvim_buf_get_lines(buf, row, row + 1, false)[1]
+  if not line or line == "" then return nil end
+  local spans = md.line(line, md.START)
+  local out
+  for k = 1, #spans do
+    if drawn_late(spans[k]) then
+      out = out or {}
+      out[#out + 1] = spans[k]
+    end
+  end
+  return out
+end
+
+--- What the conceal provider draws on a row now: its concealed markers and overlays, as
+--- codex.ui.markdown spans (nil: nothing). For the tests, and the same code as a redraw.
+---@param buf integer
+---@param row integer 0-based
+---@return codex.md.Span[]|nil
+function M.conceal_spans(buf, row)
+  if not served[buf] then return nil end
+  find_code(buf, row, row)
+  if code_rows[row] then return nil end
+  return late_spans(buf, row)
+end
+
+conceal_win = function(_, _, buf, top, bot)
+  if not served[buf] then return false end
+  find_code(buf, top, bot)
+  return true
+end
+
+conceal_line = function(_, _, buf, row)
+  if code_rows[row] then return end
+  local spans = late_spans(buf, row)
+  if not spans then return end
+  for k = 1, #spans do
+    local s = spans[k]
+    local opts
+    if s[5] then
+      opts = eph_overlay
+      opts.virt_text[1][1], opts.virt_text[1][2] = s[5], s[3] or "Normal"
+    else
+      opts = eph_conceal
+      opts.end_row, opts.end_col, opts.conceal = row, s[2], s[4]
+    end
+    pcall(api.nvim_buf_set_extmark, buf, M.conceal_ns, row, s[1], opts)
+  end
+end
+
 --- Highlights rows of a run: relative rows run.done … last, where row 0 is absolute row base.
 --- Rows before last are complete and committed; last too when complete, else it is drawn for
 --- now and drawn again next time (its text may still grow). lines, when given, are the rows'
@@ -338,6 +454,12 @@ function M.update(buf, base, run, last, complete, lines)
   if not lines then api.nvim_buf_clear_namespace(buf, M.ns, base + from, base + last + 1) end
   lines = lines or api.nvim_buf_get_lines(buf, base + from, base + last + 1, false)
   M.stats.rows = M.stats.rows + (last - from + 1)
+  served[buf] = true
+  if from == 0 and run.reset == nil then
+    -- A run that starts outside any fence below a block left open (an interrupted answer)
+    -- says so with a mark, else the provider would take its rows for code.
+    run.reset = not run.md.fence and base > 0 and fence_above(buf, base - 1) == true
+  end
   local state = run.md
   for i, line in ipairs(lines) do
     local rel = from + i - 1
@@ -348,12 +470,18 @@ function M.update(buf, base, run, last, complete, lines)
     -- would come and go.
     for k = 1, #spans do
       local sp = spans[k]
-      if whole or not sp[4] or sp[3] then span_mark(buf, base + rel, sp) end
+      if not drawn_late(sp) and (whole or not sp[4]) then span_mark(buf, base + rel, sp) end
     end
     if whole then
+      if rel == 0 and run.reset then
+        if ev ~= "open" then fence_mark(buf, base, false) end
+        run.reset = false
+      end
       if ev == "open" then
+        fence_mark(buf, base + rel, true)
         run.open = rel
       elseif ev == "close" then
+        fence_mark(buf, base + rel, false)
         if run.open then M.code_block(buf, base + run.open + 1, base + rel - 1, state.fence.lang) end
         run.open = nil
       end
@@ -386,33 +514,29 @@ function M.save(buf)
         priority = d.priority, conceal = d.conceal, virt_text = d.virt_text, virt_text_pos = d.virt_text and d.virt_text_pos } }
     end
   end
-  local w = waiting[buf] or {}
+  local w, f = waiting[buf] or {}, fences[buf] or {}
+  out.fences = {}
   for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.code_ns, 0, -1, { details = true })) do
     if w[m[1]] then out.code[#out.code + 1] = { m[2], m[4].end_row or m[2], w[m[1]] } end
+    if f[m[1]] ~= nil then out.fences[#out.fences + 1] = { m[2], f[m[1]] } end
   end
-  waiting[buf] = nil
+  waiting[buf], fences[buf], served[buf] = nil, nil, nil
   return out
 end
 
---- Conceals again what the saved marks cannot say (0.7): the markdown markers of the whole
---- buffer, and the "## " of the role headers (rows with a role group's mark).
+--- Conceals again what the saved marks cannot say (0.7): the "## " of the role headers
+--- (rows with a role group's mark). (The markdown markers are drawn by the provider.)
 ---@param buf integer
 ---@param marks table[] saved marks
 function M.reconceal(buf, marks)
-  local roles = {}
   for _, m in ipairs(marks) do
-    if m[3].hl_group == "CodexUserHeader" or m[3].hl_group == "CodexAgentHeader" then roles[m[1]] = true end
-  end
-  local spans = md.lines(api.nvim_buf_get_lines(buf, 0, -1, false))
-  for _, s in ipairs(spans) do
-    if s[5] ~= nil and not roles[s[1]] then
-      pcall(api.nvim_buf_set_extmark, buf, M.ns, s[1], s[2], { end_row = s[1], end_col = s[3], conceal = s[5], priority = PRIORITY })
+    local group = m[3].hl_group
+    if group == "CodexUserHeader" or group == "CodexAgentHeader" then
+      local row = m[1]
+      local line = api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ""
+      local n = #(line:match("^#+%s*") or "")
+      if n > 0 then pcall(api.nvim_buf_set_extmark, buf, M.ns, row, 0, { end_row = row, end_col = n, conceal = "", priority = PRIORITY }) end
     end
-  end
-  for row in pairs(roles) do
-    local line = api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ""
-    local n = #(line:match("^#+%s*") or "")
-    if n > 0 then pcall(api.nvim_buf_set_extmark, buf, M.ns, row, 0, { end_row = row, end_col = n, conceal = "", priority = PRIORITY }) end
   end
 end
 
@@ -426,6 +550,8 @@ function M.restore(buf, saved)
   -- (once, when the user wiped the buffer).
   if vim.fn.has("nvim-0.10") == 0 then M.reconceal(buf, saved.marks) end
   for _, c in ipairs(saved.code) do M.code_block(buf, c[1], c[2], c[3]) end
+  for _, f in ipairs(saved.fences or {}) do pcall(fence_mark, buf, f[1], f[2]) end
+  served[buf] = true
 end
 
 return M
