@@ -105,16 +105,19 @@ end
 local function fence_above(buf, row)
   local f = fences[buf]
   if not f or row < 0 then return nil end
-  local from = { row, -1 }
+  -- Forward queries over windows that double upwards: a reverse query (start after end) costs
+  -- O(buffer) on 0.12, where it made a 500-turn chat's every redraw slow.
+  local span = 64
+  local hi = row
   while true do
-    local ms = api.nvim_buf_get_extmarks(buf, M.code_ns, from, { 0, 0 }, { limit = 8 })
-    for _, m in ipairs(ms) do
-      local kind = f[m[1]]
+    local lo = math.max(0, hi - span)
+    local ms = api.nvim_buf_get_extmarks(buf, M.code_ns, { lo, 0 }, { hi, -1 }, {})
+    for i = #ms, 1, -1 do
+      local kind = f[ms[i][1]]
       if kind ~= nil then return kind end
     end
-    if #ms < 8 then return nil end
-    local last = ms[#ms]
-    if last[3] > 0 then from = { last[2], last[3] - 1 } elseif last[2] > 0 then from = { last[2] - 1, -1 } else return nil end
+    if lo == 0 then return nil end
+    hi, span = lo - 1, span * 2
   end
 end
 
@@ -340,9 +343,10 @@ function M.init()
   })
 end
 
-on_win = function(_, _, buf, top, bot)
+on_win = function(_, win, buf, top, bot)
   local w = waiting[buf]
   if not w or next(w) == nil then return false end
+  bot = math.min(bot, top + api.nvim_win_get_height(win))
   -- a block starting BLOCK_LINES above the top may reach into the window (no "overlap"
   -- option before 0.10)
   local marks = api.nvim_buf_get_extmarks(buf, M.code_ns, { math.max(0, top - M.BLOCK_LINES), 0 }, { bot, -1 }, { details = true })
@@ -412,9 +416,10 @@ function M.conceal_spans(buf, row)
   return late_spans(buf, row)
 end
 
-conceal_win = function(_, _, buf, top, bot)
+conceal_win = function(_, win, buf, top, bot)
   if not served[buf] then return false end
-  find_code(buf, top, bot)
+  -- (a window shows at most its height of rows, whatever bot says)
+  find_code(buf, top, math.min(bot, top + api.nvim_win_get_height(win)))
   return true
 end
 
