@@ -65,15 +65,19 @@ end
 local function on_completed(p)
   for _, s in pairs(sessions) do
     if p.sessionId == s.id then
+      local first = not s.walked
       s.walked = true
-      if s.inflight and s.files then
+      if s.inflight and s.files and not first then
         finish(s, s.files)
       elseif s.inflight and not s.timer then
+        -- The walk's own completion may come before the query's last update (on a loaded
+        -- machine the updates so far can miss files): wait for that update (on_updated
+        -- answers), else take the last one seen, else ask one-shot.
         local q = s.inflight
         s.timer = vim.loop.new_timer()
         s.timer:start(250, 0, vim.schedule_wrap(function()
           if s.timer then s.timer:close() s.timer = nil end
-          if s.inflight == q then finish(s, nil) end
+          if s.inflight == q then finish(s, s.files) end
         end))
       end
     end
