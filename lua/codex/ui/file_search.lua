@@ -42,7 +42,14 @@ local function finish(s, files)
   if s.want == q then
     local cb = s.cb
     s.cb = nil
-    if files then cb(files) else one_shot(s.client, s.root, q, cb) end
+    -- (an empty answer before the session ever found a file may be a tree not walked yet:
+    -- the one-shot search walks it itself)
+    if files and (#files > 0 or s.found) then
+      s.found = s.found or #files > 0
+      cb(files)
+    else
+      one_shot(s.client, s.root, q, cb)
+    end
   else
     send(s)
   end
