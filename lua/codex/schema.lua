@@ -82,12 +82,7 @@ local function children(rows)
   return out
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = require("codex.util").sorted_keys
 
 --- The first unknown key of table v at path (rows known: its child rows).
 local function unknown_key(known, v, path)

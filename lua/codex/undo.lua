@@ -14,6 +14,7 @@
 --- is anything written, unless the caller says so (force: leave the hunks that do not apply;
 --- skip: leave whole files). Redo applies the steps that undo applied, forwards.
 local patch = require("codex.patch")
+local util = require("codex.util")
 
 local M = {}
 
@@ -51,7 +52,7 @@ local M = {}
 ---@field errors string[]  changes that could not be read (malformed diffs)
 
 local function tbl(v) return type(v) == "table" and v or nil end
-local function str(v) return type(v) == "string" and v or nil end
+local str = util.str
 local function list(v)
   local out = {}
   for _, x in ipairs(tbl(v) or {}) do if type(x) == "table" then out[#out + 1] = x end end
@@ -321,28 +322,7 @@ end
 
 --- Plain files: read gives nil for a file that does not exist; write(path, false) removes it.
 ---@type {read: fun(path: string): string|nil, write: fun(path: string, text: string|false): boolean|nil, string|nil}
-M.file_io = {
-  read = function(path)
-    local f = io.open(path, "rb")
-    if not f then return nil end
-    local t = f:read("a")
-    f:close()
-    return t
-  end,
-  write = function(path, text)
-    if text == false then
-      local ok, err = os.remove(path)
-      return ok ~= nil, err
-    end
-    local dir = path:match("^(.*)/[^/]*$")
-    if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
-    local f, err = io.open(path, "wb")
-    if not f then return nil, err end
-    f:write(text)
-    f:close()
-    return true
-  end,
-}
+M.file_io = { read = util.read_file, write = util.write_file }
 
 --- Is err the server's "no such method" (thread/revert on a release before it, thread/rollback
 --- on one after)?

@@ -88,4 +88,51 @@ function Subscribers:emit(report, what, ...)
   for _, fn in ipairs(self.fns) do M.safe_call(report, what, fn, ...) end
 end
 
+
+--- A file's whole text, or nil when it cannot be read (it does not exist).
+---@param path string
+---@return string|nil
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local t = f:read("a")
+  f:close()
+  return t
+end
+
+--- Writes a file's whole text (making its directory if needed); text false removes the file.
+---@param path string
+---@param text string|false
+---@return boolean|nil ok
+---@return string|nil err
+function M.write_file(path, text)
+  if text == false then
+    local ok, err = os.remove(path)
+    return ok ~= nil, err
+  end
+  local f, err = io.open(path, "wb")
+  if not f then
+    -- (a shell only when the directory is missing)
+    local dir = path:match("^(.*)/[^/]*$")
+    if not dir or dir == "" then return nil, err end
+    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+    f, err = io.open(path, "wb")
+    if not f then return nil, err end
+  end
+  local ok, werr = f:write(text)
+  f:close()
+  if not ok then return nil, werr end
+  return true
+end
+
+--- The keys of a table, sorted by their text (a stable order for what pairs() gives).
+---@param t table
+---@return any[]
+function M.sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
 return M

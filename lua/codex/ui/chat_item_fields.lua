@@ -43,12 +43,7 @@ local function is_array(t)
   return n == #t
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = util.sorted_keys
 
 --- A scalar as text: strings as they are, numbers, booleans; JSON null (any userdata) "null".
 local function scalar_text(v)

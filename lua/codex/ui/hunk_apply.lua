@@ -20,31 +20,9 @@ local hunks = require("codex.ui.approval_hunks")
 
 local M = {}
 
-local function is_absolute(p) return p:sub(1, 1) == "/" or p:match("^%a:[/\\]") ~= nil end
+local absolute = require("codex.ui.util").absolute
 
-local function absolute(path, cwd)
-  if is_absolute(path) then return path end
-  return (cwd or vim.fn.getcwd()) .. "/" .. path
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local dir = vim.fn.fnamemodify(path, ":h")
-  if vim.fn.isdirectory(dir) == 0 then vim.fn.mkdir(dir, "p") end
-  local f, err = io.open(path, "wb")
-  if not f then return false, err end
-  local ok, werr = f:write(text)
-  f:close()
-  if not ok then return false, werr end
-  return true
-end
+local read_file, write_file = require("codex.util").read_file, require("codex.util").write_file
 
 --- A buffer's text as it would be written ('eol'/'fixeol' give the final newline).
 local function buffer_text(buf)
