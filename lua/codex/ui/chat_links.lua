@@ -8,11 +8,22 @@
 --- and the open_file key (default gf) on a file's header open it at its first hunk, inside
 --- its diff at the line under the cursor. Anywhere else the keys do what they do by default.
 local api = vim.api
-local render = require("codex.ui.render")
 local util = require("codex.ui.util")
 
 local M = {}
 local map = util.mapper("codex: ")
+
+--- The block of `byid` (block id → value) whose rows, header to body end, hold a 0-based row:
+--- its id, value, header row and last row.
+local function block_at(chat, byid, row)
+  local r = chat.renderer
+  for id, v in pairs(byid or {}) do
+    local top = r:header_row(id)
+    local _, last = r:body_range(id)
+    if top and last and row >= top and row <= last then return id, v, top, last end
+  end
+  return nil
+end
 
 --- Keeps the threads an item's block links to (open or close result with `links`).
 ---@param chat codex.Chat
@@ -29,14 +40,8 @@ end
 ---@param row integer
 ---@return string[]|nil
 function M.at(chat, row)
-  local r = chat.renderer
-  for id, ids in pairs(chat.links or {}) do
-    local b = r.blocks[id]
-    local h = b and b.header and api.nvim_buf_get_extmark_by_id(chat.buf, render.ns, b.header, {}) or {}
-    local _, last = r:body_range(id)
-    if h[1] and last and row >= h[1] and row <= last then return ids end
-  end
-  return nil
+  local id, ids = block_at(chat, chat.links, row)
+  return id and ids or nil
 end
 
 --- Keeps the files a file change's blocks show: with a block per file (chat.parts), each
@@ -127,19 +132,12 @@ end
 ---@return table|nil change {path, kind, diff}
 ---@return integer|nil lnum
 function M.file_at(chat, row)
-  local r = chat.renderer
-  for id, changes in pairs(chat.files or {}) do
-    local b = r.blocks[id]
-    local h = b and b.header and api.nvim_buf_get_extmark_by_id(chat.buf, render.ns, b.header, {}) or {}
-    local _, last = r:body_range(id)
-    if h[1] and last and row >= h[1] and row <= last then
-      local k, lnum = M.file_line(api.nvim_buf_get_lines(chat.buf, h[1], last + 1, false), row - h[1] + 1)
-      local ch = changes[k] or changes[#changes]
-      if not ch then return nil end
-      return ch, lnum
-    end
-  end
-  return nil
+  local id, changes, top, last = block_at(chat, chat.files, row)
+  if not id then return nil end
+  local k, lnum = M.file_line(api.nvim_buf_get_lines(chat.buf, top, last + 1, false), row - top + 1)
+  local ch = changes[k] or changes[#changes]
+  if not ch then return nil end
+  return ch, lnum
 end
 
 --- Opens the changed file under the cursor at its hunk; false when the cursor is on no file

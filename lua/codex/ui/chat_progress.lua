@@ -19,11 +19,9 @@ local function cut_blocks(chat, id)
   local ids = {}
   for _, pid in ipairs(chat.parts[id] or {}) do ids[#ids + 1] = pid end
   ids[#ids + 1] = id
-  local first = r.blocks[ids[1]]
-  local hpos = first and first.header and api.nvim_buf_get_extmark_by_id(buf, render.ns, first.header, {}) or {}
+  local start = r:header_row(ids[1])
   local _, last = r:body_range(id)
-  if not hpos[1] or not last then return nil end
-  local start = hpos[1]
+  if not start or not last then return nil end
   if start > 0 and (api.nvim_buf_get_lines(buf, start - 1, start, false)[1] or "") == "" then
     start = start - 1 -- the blank line a block's header starts with
   end

@@ -401,6 +401,15 @@ function R:finish(id)
   if epos[1] then hl.update(self.buf, epos[1] - b.lines + 1, b.hl, b.lines - 1, true) end
 end
 
+--- The row of a block's header line (0-based), or nil.
+---@param id string
+---@return integer|nil
+function R:header_row(id)
+  local b = self.blocks[id]
+  if not b or not b.header or not api.nvim_buf_is_loaded(self.buf) then return nil end
+  return api.nvim_buf_get_extmark_by_id(self.buf, ns, b.header, {})[1]
+end
+
 --- The row range of a block's body (0-based, inclusive).
 ---@param id string
 ---@return integer|nil first, integer|nil last
