@@ -22,13 +22,9 @@ local M = {}
 M.LOAD = "Load the agent's version (your unsaved edits stay in the undo history: u brings them back)"
 M.KEEP = "Keep my version (:w will overwrite the agent's change)"
 
-local function is_absolute(p) return p:sub(1, 1) == "/" or p:match("^%a:[/\\]") ~= nil end
-
 --- The absolute, normalised path (symlinks resolved when the file exists).
 local function absolute(path, cwd)
-  local p = path
-  if not is_absolute(p) then p = (cwd or vim.fn.getcwd()) .. "/" .. p end
-  p = vim.fn.fnamemodify(p, ":p")
+  local p = vim.fn.fnamemodify(util.absolute(path, cwd), ":p")
   return uv.fs_realpath(p) or p
 end
 

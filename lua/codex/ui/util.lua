@@ -80,6 +80,15 @@ function M.fit(s, width)
   return out .. "…"
 end
 
+--- A path as an absolute one: relative paths are under cwd (default: the editor's).
+---@param path string
+---@param cwd string|nil
+---@return string
+function M.absolute(path, cwd)
+  if path:sub(1, 1) == "/" or path:match("^%a:[/\\]") then return path end
+  return (cwd or vim.fn.getcwd()) .. "/" .. path
+end
+
 --- A buffer-local mapper whose descriptions start with `prefix` ("codex: send"). A nil key
 --- (a keymap the user turned off with false) maps nothing.
 ---@param prefix string
